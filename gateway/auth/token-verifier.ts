@@ -1,0 +1,55 @@
+// Verifies access tokens: pinned algorithms, required `exp`, `sub` a UUID, optional iss/aud.
+import { createPublicKey } from "node:crypto";
+import jwt from "jsonwebtoken";
+import type { AuthRefusalReason } from "../../shared/protocol.js";
+import { uuidSchema } from "../../shared/schemas.js";
+import type { Config } from "../config.js";
+
+export type Identity = { userId: string; expiresAt: number };
+
+export class AuthRefusal extends Error {
+  constructor(readonly reason: AuthRefusalReason) {
+    super(`token refused: ${reason}`);
+  }
+}
+
+function pinnedAlgorithms(publicKey: string | undefined): jwt.Algorithm[] {
+  if (!publicKey) return ["HS256"];
+  // Pinned to the key's own type, so an HS256 token signed with the public key text is refused.
+  const type = createPublicKey(publicKey).asymmetricKeyType;
+  if (type === "rsa") return ["RS256"];
+  if (type === "ec") return ["ES256"];
+  throw new Error(`JWT_PUBLIC_KEY: unsupported key type ${type}`);
+}
+
+export function createTokenVerifier(cfg: Config["jwt"]): (token: string) => Identity {
+  const algorithms = pinnedAlgorithms(cfg.publicKey);
+  const key = cfg.publicKey ?? cfg.secret;
+  const options: jwt.VerifyOptions = {
+    algorithms,
+    clockTolerance: cfg.clockToleranceS,
+    ...(cfg.issuer ? { issuer: cfg.issuer } : {}),
+    ...(cfg.audience ? { audience: cfg.audience } : {}),
+  };
+  return (token) => {
+    if (!/^[\w-]+\.[\w-]+\.[\w-]*$/.test(token)) throw new AuthRefusal("malformed");
+    let payload: string | jwt.JwtPayload;
+    try {
+      payload = jwt.verify(token, key, options);
+    } catch (err) {
+      if (err instanceof jwt.TokenExpiredError) throw new AuthRefusal("expired");
+      if (
+        err instanceof jwt.JsonWebTokenError &&
+        /malformed|invalid token|Unexpected token/.test(err.message)
+      ) {
+        throw new AuthRefusal("malformed");
+      }
+      throw new AuthRefusal("invalid");
+    }
+    if (typeof payload === "string" || typeof payload.exp !== "number") {
+      throw new AuthRefusal("invalid");
+    }
+    if (!uuidSchema.safeParse(payload.sub).success) throw new AuthRefusal("invalid");
+    return { userId: (payload.sub as string).toLowerCase(), expiresAt: payload.exp * 1000 };
+  };
+}

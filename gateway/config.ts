@@ -1,0 +1,120 @@
+// Every setting the gateway reads, validated in one place. The README's configuration table
+// and docker-compose.yml are checked against CONFIG_DEFAULTS by test/compose.test.ts.
+import os from "node:os";
+import { z } from "zod";
+
+const DEV_JWT_SECRET = "dev-secret-change-me";
+
+const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    HOST: z.string().default("0.0.0.0"),
+    PORT: int(0, 65535).default(3000),
+    NODE_ID: z.string().min(1).default(`${os.hostname()}-${process.pid}`),
+    LOG_LEVEL: z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+      .default("info"),
+    JWT_SECRET: z.string().min(1).optional(),
+    JWT_PUBLIC_KEY: z.string().min(1).optional(),
+    JWT_ISSUER: z.string().min(1).optional(),
+    JWT_AUDIENCE: z.string().min(1).optional(),
+    JWT_CLOCK_TOLERANCE_S: int(0, 300).default(5),
+    CASSANDRA_CONTACT_POINTS: z.string().min(1).default("127.0.0.1:9042"),
+    CASSANDRA_LOCAL_DC: z.string().min(1).default("datacenter1"),
+    CASSANDRA_KEYSPACE: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,47}$/, "lower-case letters, digits and _")
+      .default("chat"),
+    CASSANDRA_REPLICATION: z
+      .string()
+      .default("{'class': 'SimpleStrategy', 'replication_factor': 1}"),
+    CASSANDRA_USERNAME: z.string().optional(),
+    CASSANDRA_PASSWORD: z.string().optional(),
+    CASSANDRA_CONNECT_TIMEOUT_S: int(1, 600).default(60),
+    MIGRATE_ON_START: bool.default(true),
+    REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
+    REDIS_CONNECT_TIMEOUT_S: int(1, 600).default(60),
+    MESSAGE_BUCKET_MS: int(1, 2_147_483_647).default(86_400_000),
+    INBOX_SLOT_MS: int(1, 2_147_483_647).default(3_600_000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_PUBLIC_KEY) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["JWT_SECRET"],
+        message: "JWT_SECRET or JWT_PUBLIC_KEY is required in production",
+      });
+    }
+  });
+
+export type Env = z.output<typeof envSchema>;
+
+export type Config = {
+  env: Env["NODE_ENV"];
+  host: string;
+  port: number;
+  nodeId: string;
+  logLevel: Env["LOG_LEVEL"];
+  jwt: {
+    secret: string;
+    publicKey?: string;
+    issuer?: string;
+    audience?: string;
+    clockToleranceS: number;
+  };
+  cassandra: {
+    contactPoints: string[];
+    localDataCenter: string;
+    keyspace: string;
+    replication: string;
+    username?: string;
+    password?: string;
+    connectTimeoutS: number;
+    migrateOnStart: boolean;
+  };
+  redis: { url: string; connectTimeoutS: number };
+  storage: { messageBucketMs: number; inboxSlotMs: number };
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
+  }
+  const e = parsed.data;
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    nodeId: e.NODE_ID,
+    logLevel: e.LOG_LEVEL,
+    jwt: {
+      secret: e.JWT_SECRET ?? DEV_JWT_SECRET,
+      publicKey: e.JWT_PUBLIC_KEY?.replace(/\\n/g, "\n"),
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      clockToleranceS: e.JWT_CLOCK_TOLERANCE_S,
+    },
+    cassandra: {
+      contactPoints: e.CASSANDRA_CONTACT_POINTS.split(",").map((s) => s.trim()),
+      localDataCenter: e.CASSANDRA_LOCAL_DC,
+      keyspace: e.CASSANDRA_KEYSPACE,
+      replication: e.CASSANDRA_REPLICATION,
+      username: e.CASSANDRA_USERNAME,
+      password: e.CASSANDRA_PASSWORD,
+      connectTimeoutS: e.CASSANDRA_CONNECT_TIMEOUT_S,
+      migrateOnStart: e.MIGRATE_ON_START,
+    },
+    redis: { url: e.REDIS_URL, connectTimeoutS: e.REDIS_CONNECT_TIMEOUT_S },
+    storage: { messageBucketMs: e.MESSAGE_BUCKET_MS, inboxSlotMs: e.INBOX_SLOT_MS },
+  };
+}
+
+/** The variables and their defaults, as documented in the README and used by docker-compose. */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape);

@@ -1,0 +1,35 @@
+// Fan-out through Socket.IO rooms: one room per user, joined by each of their sockets; the Redis
+// adapter carries every broadcast to the other nodes.
+import type { Conversation, Message, ReceiptEvent, TypingEvent } from "../../shared/protocol.js";
+import type { FanOut } from "../services/ports.js";
+import { userRoom, type GatewayServer } from "../transport/types.js";
+
+export class SocketIoFanOut implements FanOut {
+  constructor(
+    private readonly io: GatewayServer,
+    private readonly onDeliver: (event: string, users: number) => void = () => undefined,
+  ) {}
+
+  messageNew(userIds: string[], message: Message, exceptSocketId?: string) {
+    const rooms = this.io.to(userIds.map(userRoom));
+    (exceptSocketId ? rooms.except(exceptSocketId) : rooms).emit("message:new", message);
+    this.onDeliver("message:new", userIds.length);
+  }
+
+  receipt(userIds: string[], receipt: ReceiptEvent) {
+    if (userIds.length === 0) return;
+    this.io.to(userIds.map(userRoom)).emit("receipt", receipt);
+    this.onDeliver("receipt", userIds.length);
+  }
+
+  typing(userIds: string[], event: TypingEvent) {
+    if (userIds.length === 0) return;
+    this.io.volatile.to(userIds.map(userRoom)).emit("typing", event);
+    this.onDeliver("typing", userIds.length);
+  }
+
+  conversationNew(userIds: string[], conversation: Conversation) {
+    this.io.to(userIds.map(userRoom)).emit("conversation:new", conversation);
+    this.onDeliver("conversation:new", userIds.length);
+  }
+}

@@ -1,0 +1,31 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Metrics } from "./metrics.js";
+
+export type Readiness = () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
+
+/** The plain HTTP endpoints; Socket.IO takes its own path before these are reached. */
+export function httpRoutes(readiness: Readiness, metrics: Metrics) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const send = (status: number, body: string, type = "application/json") => {
+      res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+      res.end(body);
+    };
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET" && req.method !== "HEAD") return send(405, '{"error":"method"}');
+    switch (path) {
+      case "/healthz":
+        return send(200, '{"status":"ok"}');
+      case "/readyz":
+        return void readiness().then(
+          ({ ready, checks }) => send(ready ? 200 : 503, JSON.stringify({ ready, checks })),
+          () => send(503, '{"ready":false}'),
+        );
+      case "/metrics":
+        return void metrics.registry
+          .metrics()
+          .then((text) => send(200, text, metrics.registry.contentType));
+      default:
+        return send(404, '{"error":"not found"}');
+    }
+  };
+}

@@ -1,0 +1,35 @@
+// The process entry point: configuration, one node, signals. Errors at startup end in one line.
+import { ConfigError, loadConfig } from "./config.js";
+import { createLogger } from "./logger.js";
+import { startGateway } from "./node.js";
+import { StartupError } from "./startup-error.js";
+import { MigrationError } from "./storage/migrate.js";
+
+async function main() {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel, config.nodeId);
+  process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection"));
+  const node = await startGateway(config, { logger: log, defaultMetrics: true });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    node.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  const known =
+    err instanceof StartupError || err instanceof ConfigError || err instanceof MigrationError;
+  console.error(known ? `gateway: ${err.message}` : err);
+  process.exit(1);
+});

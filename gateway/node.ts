@@ -1,0 +1,141 @@
+// Assembles one gateway node from its parts. Tests start several in one process with this.
+import { createServer, type Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createAdapter } from "@socket.io/redis-adapter";
+import type { Redis } from "ioredis";
+import { Server } from "socket.io";
+import { createTokenVerifier } from "./auth/token-verifier.js";
+import type { Config } from "./config.js";
+import { connectRedis } from "./fanout/redis.js";
+import { SocketIoFanOut } from "./fanout/socketio-fanout.js";
+import { createMetrics, type Metrics } from "./http/metrics.js";
+import { httpRoutes } from "./http/routes.js";
+import { createLogger, type Logger } from "./logger.js";
+import { ConversationService } from "./services/conversation-service.js";
+import { MessageService } from "./services/message-service.js";
+import { connectCassandra, type Db } from "./storage/cassandra.js";
+import { ConversationRepository } from "./storage/conversation-repository.js";
+import { MessageRepository } from "./storage/message-repository.js";
+import { migrate } from "./storage/migrate.js";
+import { attachConnections } from "./transport/connection.js";
+import type { GatewayServer } from "./transport/types.js";
+
+/** Frames above this are refused by the transport before any handler runs. */
+export const MAX_FRAME_BYTES = 64 * 1024;
+
+export type GatewayNode = {
+  config: Config;
+  port: number;
+  url: string;
+  io: GatewayServer;
+  http: HttpServer;
+  db: Db;
+  metrics: Metrics;
+  log: Logger;
+  stop(): Promise<void>;
+};
+
+function listen(http: HttpServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(port, host, () => {
+      http.off("error", reject);
+      resolve((http.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startGateway(
+  config: Config,
+  opts: { logger?: Logger; defaultMetrics?: boolean } = {},
+): Promise<GatewayNode> {
+  const log = opts.logger ?? createLogger(config.logLevel, config.nodeId);
+  const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
+  let db: Db | undefined;
+  let pub: Redis | undefined;
+  let sub: Redis | undefined;
+  let ready = false;
+
+  // HTTP first: /healthz answers at once and /readyz says 503 until storage and Redis answer.
+  const http = createServer(
+    httpRoutes(async () => {
+      const checks = {
+        cassandra: db ? await db.ping(1000) : false,
+        redis: pub ? await pingRedis(pub) : false,
+      };
+      return { ready: ready && checks.cassandra && checks.redis, checks };
+    }, metrics),
+  );
+  const port = await listen(http, config.port, config.host);
+  log.info({ port }, "http listening");
+
+  try {
+    db = await connectCassandra(config.cassandra, log);
+    const { keyspace, replication, migrateOnStart } = config.cassandra;
+    if (migrateOnStart) await migrate(db, { keyspace, replication }, log);
+    else await db.client.execute(`USE ${keyspace}`);
+    pub = await connectRedis(config.redis, log, `${config.nodeId}-pub`);
+    sub = pub.duplicate();
+    sub.on("error", () => undefined); // reported through pub's listener; both share the server
+  } catch (err) {
+    await Promise.allSettled([db?.client.shutdown(), pub?.quit(), sub?.quit()]);
+    http.close();
+    throw err;
+  }
+
+  const io: GatewayServer = new Server(http, {
+    adapter: createAdapter(pub, sub),
+    maxHttpBufferSize: MAX_FRAME_BYTES,
+    serveClient: false,
+  });
+  const fanOut = new SocketIoFanOut(io, (event, users) => metrics.deliveries.inc({ event }, users));
+  const conversationRepo = new ConversationRepository(db);
+  const storage = config.storage;
+  const conversations = new ConversationService(conversationRepo, fanOut, storage, log);
+  const messages = new MessageService(
+    new MessageRepository(db),
+    conversationRepo,
+    conversations,
+    fanOut,
+    log,
+  );
+  attachConnections(io, {
+    verify: createTokenVerifier(config.jwt),
+    isReady: () => ready,
+    services: { messages, conversations },
+    metrics,
+    log,
+  });
+  ready = true;
+  log.info({ port, keyspace: config.cassandra.keyspace }, "gateway ready");
+
+  const connected = { db, pub, sub };
+  return {
+    config,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    io,
+    http,
+    db,
+    metrics,
+    log,
+    async stop() {
+      ready = false;
+      await io.close();
+      await Promise.allSettled([
+        connected.pub.quit(),
+        connected.sub.quit(),
+        connected.db.client.shutdown(),
+      ]);
+    },
+  };
+}
+
+async function pingRedis(client: Redis): Promise<boolean> {
+  if (client.status !== "ready") return false;
+  try {
+    return (await client.ping()) === "PONG";
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,94 @@
+// Applies cql/NNN_name.cql in order, once each, recording what it applied in the keyspace.
+import { createHash } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Logger } from "../logger.js";
+import type { Db } from "./cassandra.js";
+
+export const CQL_DIR = fileURLToPath(new URL("../../cql/", import.meta.url));
+
+export class MigrationError extends Error {
+  override name = "MigrationError";
+}
+
+export function splitStatements(cql: string): string[] {
+  return cql
+    .split("\n")
+    .map((line) => line.replace(/--.*$/, ""))
+    .join("\n")
+    .split(/;\s*(?:\n|$)/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+type MigrationFile = { version: string; name: string; statements: string[]; checksum: string };
+
+async function readMigrations(dir: string): Promise<MigrationFile[]> {
+  const names = (await readdir(dir)).filter((n) => /^\d+_.+\.cql$/.test(n)).sort();
+  return Promise.all(
+    names.map(async (name) => {
+      const text = await readFile(path.join(dir, name), "utf8");
+      return {
+        version: name.split("_")[0] as string,
+        name,
+        statements: splitStatements(text),
+        checksum: createHash("sha256").update(text).digest("hex").slice(0, 16),
+      };
+    }),
+  );
+}
+
+export type MigrateResult = { applied: string[]; skipped: string[] };
+
+/** Creates the keyspace if needed, switches the client to it, and applies what is missing. */
+export async function migrate(
+  db: Db,
+  opts: { keyspace: string; replication: string; dir?: string },
+  log: Logger,
+): Promise<MigrateResult> {
+  const run = async (what: string, statement: string) => {
+    try {
+      await db.client.execute(statement);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new MigrationError(`${what}: ${reason}\n  statement: ${statement.split("\n")[0]}`);
+    }
+  };
+  await run(
+    "keyspace",
+    `CREATE KEYSPACE IF NOT EXISTS ${opts.keyspace} WITH replication = ${opts.replication}`,
+  );
+  await run("keyspace", `USE ${opts.keyspace}`);
+  await run(
+    "migration table",
+    `CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, name text, checksum text, applied_at timestamp)`,
+  );
+  const done = new Map(
+    (await db.execute("SELECT version, checksum FROM schema_migrations")).rows.map((r) => [
+      r.get("version") as string,
+      r.get("checksum") as string,
+    ]),
+  );
+  const result: MigrateResult = { applied: [], skipped: [] };
+  for (const file of await readMigrations(opts.dir ?? CQL_DIR)) {
+    const recorded = done.get(file.version);
+    if (recorded !== undefined) {
+      if (recorded !== file.checksum) {
+        log.warn({ file: file.name }, "applied migration file has changed since; not re-applied");
+      }
+      result.skipped.push(file.name);
+      continue;
+    }
+    for (const [i, statement] of file.statements.entries()) {
+      await run(`cql/${file.name} statement ${i + 1}`, statement);
+    }
+    await db.execute(
+      "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)",
+      [file.version, file.name, file.checksum, new Date()],
+    );
+    log.info({ file: file.name }, "migration applied");
+    result.applied.push(file.name);
+  }
+  return result;
+}

@@ -1,0 +1,84 @@
+// The handshake and a socket's life: authenticate, join the user's room, expire with the token.
+import type { ExtendedError } from "socket.io";
+import type { ConnectErrorData } from "../../shared/protocol.js";
+import { AuthRefusal, type Identity } from "../auth/token-verifier.js";
+import type { Metrics } from "../http/metrics.js";
+import type { Logger } from "../logger.js";
+import { registerRequestHandlers, type Services } from "./request-handlers.js";
+import { userRoom, type GatewayServer, type GatewaySocket } from "./types.js";
+
+const MAX_TIMER_MS = 2_147_483_647;
+
+function refuse(data: ConnectErrorData): ExtendedError {
+  const err: ExtendedError = new Error(data.code);
+  err.data = data;
+  return err;
+}
+
+function tokenOf(socket: GatewaySocket): string | undefined {
+  const auth: unknown = socket.handshake.auth;
+  if (auth && typeof auth === "object" && "token" in auth && typeof auth.token === "string") {
+    return auth.token || undefined;
+  }
+  const header = socket.handshake.headers.authorization;
+  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  return match?.[1];
+}
+
+/** Disconnects the socket when its token expires, with `session:expired` first. */
+function expireWithToken(socket: GatewaySocket) {
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    const left = socket.data.tokenExpiresAt - Date.now();
+    if (left > 0) {
+      timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+      return;
+    }
+    socket.emit("session:expired");
+    socket.disconnect(true);
+  };
+  arm();
+  socket.on("disconnect", () => clearTimeout(timer));
+}
+
+export function attachConnections(
+  io: GatewayServer,
+  deps: {
+    verify: (token: string) => Identity;
+    isReady: () => boolean;
+    services: Services;
+    metrics: Metrics;
+    log: Logger;
+  },
+) {
+  const { log, metrics } = deps;
+  io.use((socket, next) => {
+    if (!deps.isReady()) return next(refuse({ code: "UNAVAILABLE", reason: "starting" }));
+    const token = tokenOf(socket);
+    if (!token) return next(refuse({ code: "UNAUTHORIZED", reason: "missing" }));
+    try {
+      const identity = deps.verify(token);
+      socket.data.userId = identity.userId;
+      socket.data.tokenExpiresAt = identity.expiresAt;
+      next();
+    } catch (err) {
+      if (!(err instanceof AuthRefusal)) log.error({ err }, "token verification failed");
+      const reason = err instanceof AuthRefusal ? err.reason : "invalid";
+      log.debug({ reason, ip: socket.handshake.address }, "handshake refused");
+      next(refuse({ code: "UNAUTHORIZED", reason }));
+    }
+  });
+
+  io.on("connection", (socket) => {
+    const user = socket.data.userId;
+    void socket.join(userRoom(user));
+    metrics.sockets.inc();
+    log.debug({ user, socket: socket.id }, "socket connected");
+    expireWithToken(socket);
+    registerRequestHandlers(socket, deps.services, metrics, log);
+    socket.on("disconnect", (reason) => {
+      metrics.sockets.dec();
+      log.debug({ user, socket: socket.id, reason }, "socket disconnected");
+    });
+  });
+}

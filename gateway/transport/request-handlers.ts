@@ -1,0 +1,82 @@
+// Every request: validate the payload, run the service call, answer once. Validation failures
+// and errors become contract answers here and nowhere else.
+import { performance } from "node:perf_hooks";
+import type { Answer, ClientToServerEvents, RequestEvent } from "../../shared/protocol.js";
+import { requestSchemas, type ValidRequest } from "../../shared/schemas.js";
+import { badRequest, toFailure } from "../errors.js";
+import type { Metrics } from "../http/metrics.js";
+import type { Logger } from "../logger.js";
+import { toConversation, type ConversationService } from "../services/conversation-service.js";
+import type { MessageService } from "../services/message-service.js";
+import type { GatewaySocket } from "./types.js";
+
+type AnswerOf<E extends RequestEvent> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0];
+type Success<E extends RequestEvent> = Omit<Extract<AnswerOf<E>, { ok: true }>, "ok">;
+type Context = { userId: string; socketId: string };
+type Route<E extends RequestEvent> = (ctx: Context, req: ValidRequest<E>) => Promise<Success<E>>;
+
+export type Services = { messages: MessageService; conversations: ConversationService };
+
+function describeIssue(issues: { path: PropertyKey[]; message: string }[]): string {
+  const first = issues[0];
+  if (!first) return "invalid payload";
+  const where = first.path.map(String).join(".");
+  return where ? `${where}: ${first.message}` : first.message;
+}
+
+export function registerRequestHandlers(
+  socket: GatewaySocket,
+  services: Services,
+  metrics: Metrics,
+  log: Logger,
+) {
+  const ctx: Context = { userId: socket.data.userId, socketId: socket.id };
+
+  function on<E extends RequestEvent>(event: E, route: Route<E>) {
+    const listener = async (payload: unknown, ack: unknown) => {
+      // The contract answers a request without a callback with nothing, and acts on nothing.
+      if (typeof ack !== "function") return;
+      const answer = ack as (a: Answer) => void;
+      const started = performance.now();
+      let result: Answer;
+      const parsed = requestSchemas[event].safeParse(payload);
+      try {
+        if (!parsed.success) throw badRequest(describeIssue(parsed.error.issues));
+        result = { ok: true, ...(await route(ctx, parsed.data as ValidRequest<E>)) };
+      } catch (err) {
+        result = toFailure(err, log.child({ event, user: ctx.userId }));
+      }
+      metrics.requests.inc({ event, outcome: result.ok ? "ok" : result.error.code });
+      metrics.latency.observe({ event }, (performance.now() - started) / 1000);
+      answer(result);
+    };
+    // Payloads arrive as unknown whatever the event map promises; the schema decides what they are.
+    (socket.on as (ev: string, fn: (payload: unknown, ack: unknown) => void) => void).call(
+      socket,
+      event,
+      listener,
+    );
+  }
+
+  const { messages, conversations } = services;
+  on("message:send", async (c, req) => ({
+    message: await messages.send(c.userId, req, c.socketId),
+  }));
+  on("history:fetch", (c, req) => messages.history(c.userId, req));
+  on("history:since", (c, req) => messages.since(c.userId, req));
+  on("conversations:list", (c, req) => conversations.list(c.userId, req.limit, req.cursor));
+  on("conversation:open", async (c, req) => ({
+    conversation: toConversation(await conversations.openDirect(c.userId, req.peerId)),
+  }));
+  on("conversation:create", async (c, req) => ({
+    conversation: await conversations.createGroup(c.userId, req.participantIds, req.title),
+  }));
+  on("message:read", async (c, req) => {
+    await messages.markRead(c.userId, req);
+    return {};
+  });
+  on("typing", async (c, req) => {
+    await messages.typing(c.userId, req);
+    return {};
+  });
+}

@@ -1,0 +1,83 @@
+// Request payload schemas of the wire contract. The gateway validates every request with these
+// before it looks anything up; clients may use them to check a request before sending it.
+import { z } from "zod";
+
+export const MAX_CONTENT_CHARS = 4000;
+export const MAX_GROUP_PARTICIPANTS = 256;
+export const MAX_TITLE_CHARS = 200;
+
+export const uuidSchema = z.guid();
+
+const TIME_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+export const messageIdSchema = z.string().regex(TIME_UUID, "not a time-based (v1) UUID");
+
+const isoTime = z.iso.datetime({ offset: true });
+
+const clientMsgId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 characters of [A-Za-z0-9_-]");
+
+const content = z
+  .string()
+  .refine((s) => s.trim().length > 0, "content is blank")
+  // Counted in code points, so an emoji is one character as a user sees it.
+  .refine((s) => s.length <= MAX_CONTENT_CHARS || [...s].length <= MAX_CONTENT_CHARS, {
+    message: `content is longer than ${MAX_CONTENT_CHARS} characters`,
+  });
+
+const limit = (max: number, fallback: number) => z.number().int().min(1).max(max).default(fallback);
+
+const cursor = z.string().min(1).max(512);
+
+export const sendSchema = z.union([
+  z.strictObject({ conversationId: uuidSchema, clientMsgId, content }),
+  z.strictObject({ recipientId: uuidSchema, clientMsgId, content }),
+]);
+
+export const historyFetchSchema = z.strictObject({
+  conversationId: uuidSchema,
+  limit: limit(100, 50),
+  cursor: cursor.optional(),
+  before: z.union([isoTime, messageIdSchema]).optional(),
+});
+
+export const historySinceSchema = z.strictObject({
+  conversationId: uuidSchema,
+  after: messageIdSchema,
+  limit: limit(100, 50),
+});
+
+export const conversationsListSchema = z.strictObject({
+  limit: limit(100, 20),
+  cursor: cursor.optional(),
+});
+
+export const conversationOpenSchema = z.strictObject({ peerId: uuidSchema });
+
+export const conversationCreateSchema = z.strictObject({
+  participantIds: z
+    .array(uuidSchema)
+    .min(1)
+    .max(MAX_GROUP_PARTICIPANTS - 1),
+  title: z.string().trim().min(1).max(MAX_TITLE_CHARS).optional(),
+});
+
+export const messageReadSchema = z.strictObject({
+  conversationId: uuidSchema,
+  messageId: messageIdSchema,
+});
+
+export const typingSchema = z.strictObject({ conversationId: uuidSchema, typing: z.boolean() });
+
+export const requestSchemas = {
+  "message:send": sendSchema,
+  "history:fetch": historyFetchSchema,
+  "history:since": historySinceSchema,
+  "conversations:list": conversationsListSchema,
+  "conversation:open": conversationOpenSchema,
+  "conversation:create": conversationCreateSchema,
+  "message:read": messageReadSchema,
+  typing: typingSchema,
+} as const;
+
+export type ValidRequest<E extends keyof typeof requestSchemas> = z.output<
+  (typeof requestSchemas)[E]
+>;

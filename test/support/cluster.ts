@@ -1,0 +1,125 @@
+// Starts real gateway nodes in-process against the test keyspace, and typed clients for them.
+import { randomUUID } from "node:crypto";
+import { io as connect, type Socket } from "socket.io-client";
+import { signDevToken } from "../../gateway/auth/dev-token.js";
+import { loadConfig, type Config } from "../../gateway/config.js";
+import { createLogger } from "../../gateway/logger.js";
+import { startGateway, type GatewayNode } from "../../gateway/node.js";
+import type {
+  Answer,
+  ClientToServerEvents,
+  RequestEvent,
+  ServerToClientEvents,
+} from "../../shared/protocol.js";
+
+export type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** Configuration for a test node: the run's keyspace, no migration (the global setup did it). */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    ...process.env,
+    NODE_ENV: "test",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    MIGRATE_ON_START: "false",
+    CASSANDRA_CONNECT_TIMEOUT_S: "10",
+    REDIS_CONNECT_TIMEOUT_S: "10",
+    ...env,
+  });
+}
+
+export const newUserId = () => randomUUID();
+
+export class TestCluster {
+  readonly nodes: GatewayNode[] = [];
+  private readonly clients: Client[] = [];
+
+  async start(count = 1, env: Record<string, string> = {}): Promise<GatewayNode[]> {
+    const started = await Promise.all(
+      Array.from({ length: count }, (_, i) => {
+        const config = testConfig({ NODE_ID: `test-node-${this.nodes.length + i}`, ...env });
+        return startGateway(config, { logger: createLogger(config.logLevel, config.nodeId) });
+      }),
+    );
+    this.nodes.push(...started);
+    return started;
+  }
+
+  token(userId: string, ttlSeconds = 3600): string {
+    const node = this.nodes[0];
+    if (!node) throw new Error("start a node first");
+    return signDevToken(node.config, userId, ttlSeconds);
+  }
+
+  /** A connected client for `userId` on `node`; rejects with the connect_error if refused. */
+  async connect(
+    node: GatewayNode,
+    userId: string,
+    opts: { token?: string | null; headers?: Record<string, string> } = {},
+  ): Promise<Client> {
+    const token = opts.token === undefined ? this.token(userId) : opts.token;
+    const client: Client = connect(node.url, {
+      auth: token === null ? {} : { token },
+      transports: ["websocket"],
+      reconnection: false,
+      forceNew: true,
+      extraHeaders: opts.headers,
+    });
+    this.clients.push(client);
+    await new Promise<void>((resolve, reject) => {
+      client.once("connect", () => resolve());
+      client.once("connect_error", (err) => reject(err));
+    });
+    return client;
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.clients.splice(0)) c.disconnect();
+    await Promise.all(this.nodes.splice(0).map((n) => n.stop()));
+  }
+}
+
+type Req<E extends RequestEvent> = Parameters<ClientToServerEvents[E]>[0];
+type Res<E extends RequestEvent> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0];
+
+/** Sends a request and waits for its answer (with a timeout, so a missing answer fails the test). */
+export async function request<E extends RequestEvent>(
+  client: Client,
+  event: E,
+  payload: Req<E>,
+  timeoutMs = 10_000,
+): Promise<Res<E>> {
+  const emit = client.timeout(timeoutMs).emitWithAck as (ev: string, p: unknown) => Promise<Answer>;
+  return (await emit.call(client.timeout(timeoutMs), event, payload)) as Res<E>;
+}
+
+/** Like request, but fails unless the answer is ok, and returns it narrowed. */
+export async function ok<E extends RequestEvent>(
+  client: Client,
+  event: E,
+  payload: Req<E>,
+): Promise<Extract<Res<E>, { ok: true }>> {
+  const answer = await request(client, event, payload);
+  if (!answer.ok) throw new Error(`${event} failed: ${JSON.stringify(answer.error)}`);
+  return answer as Extract<Res<E>, { ok: true }>;
+}
+
+/** Collects every payload of an event a client receives. */
+export function collect<K extends keyof ServerToClientEvents>(client: Client, event: K) {
+  const seen: Parameters<ServerToClientEvents[K]>[0][] = [];
+  (client.on as (e: string, fn: (p: never) => void) => void).call(client, event, (p: never) => {
+    seen.push(p);
+  });
+  return seen;
+}
+
+export async function eventually(check: () => boolean, timeoutMs = 5000, what = "condition") {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
