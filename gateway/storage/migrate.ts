@@ -62,13 +62,12 @@ export async function migrate(
   await run("keyspace", `USE ${opts.keyspace}`);
   await run(
     "migration table",
-    `CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, name text, checksum text, applied_at timestamp)`,
+    `CREATE TABLE IF NOT EXISTS ${opts.keyspace}.schema_migrations (version text PRIMARY KEY, name text, checksum text, applied_at timestamp)`,
   );
   const done = new Map(
-    (await db.execute("SELECT version, checksum FROM schema_migrations")).rows.map((r) => [
-      r.get("version") as string,
-      r.get("checksum") as string,
-    ]),
+    (await db.execute(`SELECT version, checksum FROM ${opts.keyspace}.schema_migrations`)).rows.map(
+      (r) => [r.get("version") as string, r.get("checksum") as string],
+    ),
   );
   const result: MigrateResult = { applied: [], skipped: [] };
   for (const file of await readMigrations(opts.dir ?? CQL_DIR)) {
@@ -84,7 +83,9 @@ export async function migrate(
       await run(`cql/${file.name} statement ${i + 1}`, statement);
     }
     await db.execute(
-      "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)",
+      // Qualified: one client may migrate several keyspaces, and a prepared unqualified
+      // statement is bound to the keyspace it was prepared in.
+      `INSERT INTO ${opts.keyspace}.schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)`,
       [file.version, file.name, file.checksum, new Date()],
     );
     log.info({ file: file.name }, "migration applied");
