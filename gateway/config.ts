@@ -1,5 +1,5 @@
 // Every setting the gateway reads, validated in one place. The README's configuration table
-// and docker-compose.yml are checked against CONFIG_DEFAULTS by test/compose.test.ts.
+// and docker-compose.yml are checked against CONFIG_VARIABLES by test/compose.test.ts.
 import os from "node:os";
 import { z } from "zod";
 

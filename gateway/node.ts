@@ -19,6 +19,7 @@ import { MessageRepository } from "./storage/message-repository.js";
 import { migrate } from "./storage/migrate.js";
 import { attachConnections } from "./transport/connection.js";
 import type { GatewayServer } from "./transport/types.js";
+import { StartupError } from "./startup-error.js";
 
 /** Frames above this are refused by the transport before any handler runs. */
 export const MAX_FRAME_BYTES = 64 * 1024;
@@ -73,7 +74,7 @@ export async function startGateway(
     db = await connectCassandra(config.cassandra, log);
     const { keyspace, replication, migrateOnStart } = config.cassandra;
     if (migrateOnStart) await migrate(db, { keyspace, replication }, log);
-    else await db.client.execute(`USE ${keyspace}`);
+    else await useKeyspace(db, keyspace);
     pub = await connectRedis(config.redis, log, `${config.nodeId}-pub`);
     sub = pub.duplicate();
     sub.on("error", () => undefined); // reported through pub's listener; both share the server
@@ -129,6 +130,17 @@ export async function startGateway(
       ]);
     },
   };
+}
+
+async function useKeyspace(db: Db, keyspace: string) {
+  try {
+    await db.client.execute(`USE ${keyspace}`);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new StartupError(
+      `keyspace ${keyspace} is not usable (${reason}); start one node with MIGRATE_ON_START=true`,
+    );
+  }
 }
 
 async function pingRedis(client: Redis): Promise<boolean> {

@@ -1,0 +1,214 @@
+// Checks docker-compose.yml, deploy/nginx.conf and the Dockerfile against the gateway's
+// configuration by reading them: no Docker engine, Cassandra or Redis is involved.
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { expect } from "chai";
+import { parse } from "yaml";
+import { CONFIG_VARIABLES, loadConfig } from "../gateway/config.js";
+
+const fileUrl = (file: string) => new URL(`../${file}`, import.meta.url);
+const read = (file: string) => readFileSync(fileUrl(file), "utf8");
+
+type EnvValue = string | number | boolean | null;
+type Service = {
+  image?: string;
+  build?: unknown;
+  environment?: Record<string, EnvValue> | string[];
+  depends_on?: Record<string, { condition?: string }> | string[];
+  healthcheck?: { test?: string | string[]; disable?: boolean };
+  volumes?: (string | { type?: string; source?: string; target?: string })[];
+};
+
+/**
+ * Compose interpolation as if no variable were set: `${X:-d}` and `${X-d}` give d, `${X}` and
+ * `${X:+a}` give "", `$$` gives `$`. `${X:?msg}` would stop compose, so it throws.
+ */
+function interpolate(value: string): string {
+  return value.replace(
+    /\$\$|\$\{([A-Za-z_]\w*)(?:(:?[-+?])([^}]*))?\}|\$([A-Za-z_]\w*)/g,
+    (match, name?: string, op?: string, arg?: string) => {
+      if (match === "$$") return "$";
+      if (op?.endsWith("-")) return arg ?? "";
+      if (op?.endsWith("?")) throw new Error(`${name} has no default: ${match}`);
+      return "";
+    },
+  );
+}
+
+/** A service's environment as the container sees it; a null value is taken from the host (unset). */
+function environment(service: Service): Record<string, string | undefined> {
+  const env = service.environment ?? {};
+  const pairs: [string, EnvValue][] = Array.isArray(env)
+    ? env.map((entry) => {
+        const eq = entry.indexOf("=");
+        return eq < 0 ? [entry, null] : [entry.slice(0, eq), entry.slice(eq + 1)];
+      })
+    : Object.entries(env);
+  return Object.fromEntries(
+    pairs.map(([key, value]) => [key, value === null ? undefined : interpolate(String(value))]),
+  );
+}
+
+/** depends_on in either syntax, as service name → condition. */
+function dependsOn(service: Service): Record<string, string> {
+  const deps = service.depends_on ?? {};
+  if (Array.isArray(deps)) return Object.fromEntries(deps.map((d) => [d, "service_started"]));
+  return Object.fromEntries(
+    Object.entries(deps).map(([name, d]) => [name, d.condition ?? "service_started"]),
+  );
+}
+
+/** Dockerfile instructions of the final stage, continuation lines joined. */
+function finalStage(dockerfile: string): { keyword: string; args: string }[] {
+  const instructions = dockerfile
+    .split("\n")
+    .filter((line) => !/^\s*#/.test(line))
+    .join("\n")
+    .replace(/\\\n/g, " ")
+    .split("\n")
+    .map((line) => /^\s*([A-Za-z]+)\s+(.*)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ keyword: m[1]!.toUpperCase(), args: m[2]!.trim() }));
+  const lastFrom = instructions.map((i) => i.keyword).lastIndexOf("FROM");
+  return instructions.slice(lastFrom);
+}
+
+describe("docker-compose.yml and deployment files", () => {
+  // merge: compose honours YAML merge keys (<<), which the gateway services use.
+  const compose = parse(read("docker-compose.yml"), { merge: true }) as {
+    services: Record<string, Service>;
+  };
+  const services = compose.services;
+  const gatewayNames = Object.keys(services).filter((name) => /^gateway-/.test(name));
+  const gateways = gatewayNames.map((name) => ({ name, env: environment(services[name]!) }));
+
+  it("defines cassandra, redis, two gateways and the load balancer", () => {
+    expect(services).to.include.keys("cassandra", "redis", "gateway-1", "gateway-2", "lb");
+    expect(gatewayNames).to.deep.equal(["gateway-1", "gateway-2"]);
+  });
+
+  it("sets only variables the gateway reads", () => {
+    for (const { name, env } of gateways) {
+      const unknown = Object.keys(env).filter((key) => !CONFIG_VARIABLES.includes(key));
+      expect(unknown, `${name}: not in CONFIG_VARIABLES`).to.deep.equal([]);
+    }
+  });
+
+  it("gives each gateway a valid production configuration", () => {
+    for (const { name, env } of gateways) {
+      const config = loadConfig(env);
+      expect(config.env, name).to.equal("production");
+      expect(config.nodeId, name).to.equal(name);
+    }
+  });
+
+  it("lets exactly one gateway run schema migrations", () => {
+    const migrating = gateways.filter(({ env }) => loadConfig(env).cassandra.migrateOnStart);
+    expect(migrating.map((g) => g.name)).to.deep.equal(["gateway-1"]);
+    // The others must not start before the schema exists.
+    for (const { name } of gateways.filter((g) => g.name !== "gateway-1")) {
+      expect(dependsOn(services[name]!), name).to.have.property("gateway-1", "service_healthy");
+    }
+  });
+
+  it("points the gateways at the compose cassandra and redis services", () => {
+    const cassandraEnv = environment(services.cassandra!);
+    for (const { name, env } of gateways) {
+      const config = loadConfig(env);
+      for (const point of config.cassandra.contactPoints) {
+        const [host, port] = point.split(":");
+        expect(services[host!]?.image, `${name}: ${point}`).to.match(/^cassandra:/);
+        expect(port, `${name}: ${point}`).to.equal("9042");
+      }
+      // The driver finds no local hosts when this differs from the node's data centre.
+      expect(config.cassandra.localDataCenter, name).to.equal(
+        cassandraEnv.CASSANDRA_DC ?? "datacenter1",
+      );
+      const redis = new URL(config.redis.url);
+      expect(services[redis.hostname]?.image, `${name}: ${config.redis.url}`).to.match(/^redis:/);
+      expect(redis.port || "6379", `${name}: ${config.redis.url}`).to.equal("6379");
+    }
+  });
+
+  it("starts the gateways only once cassandra and redis are healthy", () => {
+    for (const { name } of gateways) {
+      expect(dependsOn(services[name]!), name).to.include({
+        cassandra: "service_healthy",
+        redis: "service_healthy",
+      });
+    }
+  });
+
+  it("gives cassandra and redis healthchecks", () => {
+    for (const name of ["cassandra", "redis"]) {
+      const check = services[name]!.healthcheck;
+      expect(check?.disable, name).to.not.equal(true);
+      expect(check?.test, name).to.be.an("array").with.length.above(0);
+      expect(check?.test?.[0], name).to.not.equal("NONE");
+    }
+  });
+
+  it("mounts deploy/nginx.conf into the load balancer", () => {
+    const mounts = (services.lb!.volumes ?? []).map((v) => {
+      if (typeof v !== "string") return { source: v.source ?? "", target: v.target ?? "" };
+      const [source = "", target = ""] = v.split(":");
+      return { source, target };
+    });
+    const conf = mounts.find(
+      (m) => path.normalize(m.source) === path.normalize("deploy/nginx.conf"),
+    );
+    expect(conf, "no mount of ./deploy/nginx.conf").to.not.equal(undefined);
+    expect(conf!.target).to.equal("/etc/nginx/nginx.conf");
+  });
+
+  describe("deploy/nginx.conf", () => {
+    const nginx = read("deploy/nginx.conf").replace(/#.*$/gm, "");
+
+    it("balances across exactly the gateway services, sticky per client", () => {
+      const upstream = /\bupstream\s+gateway\s*\{([^}]*)\}/.exec(nginx);
+      expect(upstream, "no upstream named gateway").to.not.equal(null);
+      const body = upstream![1]!;
+      const servers = [...body.matchAll(/^\s*server\s+([^\s;]+)/gm)].map((m) => m[1]);
+      const expected = gateways.map(({ name, env }) => `${name}:${loadConfig(env).port}`);
+      expect(servers.sort()).to.deep.equal(expected.sort());
+      // Socket.IO long-polling needs every request of a session on the same node.
+      expect(body).to.match(/^\s*(ip_hash|hash\s+\$remote_addr)\b/m);
+      expect(nginx).to.match(/\bproxy_pass\s+http:\/\/gateway\s*;/);
+    });
+
+    it("passes WebSocket upgrades through", () => {
+      expect(nginx).to.match(/\bproxy_http_version\s+1\.1\s*;/);
+      expect(nginx).to.match(/\bmap\s+\$http_upgrade\s+\$connection_upgrade\s*\{/);
+      expect(nginx).to.match(/\bproxy_set_header\s+Upgrade\s+\$http_upgrade\s*;/);
+      expect(nginx).to.match(/\bproxy_set_header\s+Connection\s+\$connection_upgrade\s*;/);
+    });
+  });
+
+  describe("Dockerfile", () => {
+    const stage = finalStage(read("Dockerfile"));
+    const args = (keyword: string) => stage.filter((i) => i.keyword === keyword).map((i) => i.args);
+
+    it("runs dist/gateway/main.js as a non-root user", () => {
+      const cmd = args("CMD").at(-1);
+      expect(cmd, "no CMD").to.be.a("string");
+      expect(JSON.parse(cmd!)).to.deep.equal(["node", "dist/gateway/main.js"]);
+      const user = args("USER").at(-1);
+      expect(user, "no USER in the final stage").to.be.a("string");
+      expect(user!.split(":")[0]).to.not.be.oneOf(["root", "0"]);
+    });
+
+    it("exposes the default PORT and checks /healthz", () => {
+      const exposed = args("EXPOSE").flatMap((a) => a.split(/\s+/).map((p) => p.split("/")[0]));
+      expect(exposed).to.include(String(loadConfig({}).port));
+      expect(args("HEALTHCHECK").join(" ")).to.include("/healthz");
+    });
+  });
+
+  // Expected to fail until README.md, with its configuration table, is written.
+  it("documents every variable of CONFIG_VARIABLES in README.md", () => {
+    expect(existsSync(fileUrl("README.md")), "README.md does not exist yet").to.equal(true);
+    const readme = read("README.md");
+    const missing = CONFIG_VARIABLES.filter((name) => !readme.includes(`\`${name}\``));
+    expect(missing, "variables missing from README.md").to.deep.equal([]);
+  });
+});
