@@ -21,8 +21,12 @@ import { attachConnections } from "./transport/connection.js";
 import type { GatewayServer } from "./transport/types.js";
 import { StartupError } from "./startup-error.js";
 
-/** Frames above this are refused by the transport before any handler runs. */
-export const MAX_FRAME_BYTES = 64 * 1024;
+/**
+ * Frames above this close the connection in the transport before any handler runs. It is well
+ * above the largest valid request, so an oversized request gets a PAYLOAD_TOO_LARGE answer
+ * (request-handlers.ts) on a socket that stays open.
+ */
+export const MAX_FRAME_BYTES = 1024 * 1024;
 
 export type GatewayNode = {
   config: Config;

@@ -23,11 +23,16 @@ export function compareMessageIds(a: string, b: string): number {
   return a.slice(19) < b.slice(19) ? -1 : a.slice(19) > b.slice(19) ? 1 : 0;
 }
 
+const MAX_TICKS = (1n << 60n) - 1n;
+
 /**
  * The smallest v1 id of millisecond `ms` in Cassandra's timeuuid order (like CQL minTimeuuid):
- * every message id below it was made before `ms`.
+ * every message id below it was made before `ms`. Times outside what a v1 id can hold (before
+ * 1582, after 5236) are clamped to its first or last instant.
  */
 export function minMessageIdAt(ms: number): string {
-  const hex = (BigInt(ms) * 10_000n + GREGORIAN_OFFSET_100NS).toString(16).padStart(15, "0");
+  const raw = BigInt(Math.trunc(ms)) * 10_000n + GREGORIAN_OFFSET_100NS;
+  const ticks = raw < 0n ? 0n : raw > MAX_TICKS ? MAX_TICKS : raw;
+  const hex = ticks.toString(16).padStart(15, "0");
   return `${hex.slice(7)}-${hex.slice(3, 7)}-1${hex.slice(0, 3)}-8080-808080808080`;
 }

@@ -55,12 +55,17 @@ export class ConversationService {
     return record;
   }
 
+  /** The direct conversation for a send: its participants, from this node's cache when known. */
+  async direct(userId: string, peerId: string): Promise<ConversationRecord> {
+    const peer = peerId.toLowerCase();
+    return this.facts.get(directConversationId(userId, peer)) ?? this.openDirect(userId, peer);
+  }
+
+  /** The direct conversation as it is stored now (with its newest message), created on first use. */
   async openDirect(userId: string, peerId: string): Promise<ConversationRecord> {
     const peer = peerId.toLowerCase();
     if (peer === userId) throw badRequest("peerId must be another user");
     const id = directConversationId(userId, peer);
-    const known = this.facts.get(id);
-    if (known) return known;
     const now = new Date();
     const candidate: ConversationRecord = {
       conversationId: id,

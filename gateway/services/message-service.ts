@@ -73,7 +73,7 @@ export class MessageService {
       conversation =
         "conversationId" in req
           ? await this.conversations.requireParticipant(userId, req.conversationId)
-          : await this.conversations.openDirect(userId, req.recipientId);
+          : await this.conversations.direct(userId, req.recipientId);
       const messageId = newMessageId();
       message = withRecipient(
         {
@@ -130,7 +130,7 @@ export class MessageService {
   }
 
   async history(userId: string, req: ValidRequest<"history:fetch">) {
-    const conversation = await this.conversations.requireParticipant(userId, req.conversationId);
+    // The cursor is part of the payload: a bad one is BAD_REQUEST before anything is looked up.
     let bound: string | null = null;
     if (req.cursor) bound = decodeCursor(req.cursor, historyCursor).m;
     else if (req.before) {
@@ -138,6 +138,7 @@ export class MessageService {
         ? req.before
         : minMessageIdAt(Date.parse(req.before));
     }
+    const conversation = await this.conversations.requireParticipant(userId, req.conversationId);
     const found = await this.walk(conversation, "older", bound, req.limit + 1);
     const page = found.slice(0, req.limit);
     const last = page.at(-1);

@@ -3,7 +3,7 @@
 import { performance } from "node:perf_hooks";
 import type { Answer, ClientToServerEvents, RequestEvent } from "../../shared/protocol.js";
 import { requestSchemas, type ValidRequest } from "../../shared/schemas.js";
-import { badRequest, toFailure } from "../errors.js";
+import { badRequest, payloadTooLarge, toFailure } from "../errors.js";
 import type { Metrics } from "../http/metrics.js";
 import type { Logger } from "../logger.js";
 import { toConversation, type ConversationService } from "../services/conversation-service.js";
@@ -16,6 +16,28 @@ type Context = { userId: string; socketId: string };
 type Route<E extends RequestEvent> = (ctx: Context, req: ValidRequest<E>) => Promise<Success<E>>;
 
 export type Services = { messages: MessageService; conversations: ConversationService };
+
+/**
+ * The largest request the contract allows is about 25 KB (4,000 code points of content, or 255
+ * participant ids), so anything bigger is refused as too large rather than as malformed.
+ */
+export const MAX_REQUEST_BYTES = 32 * 1024;
+
+/** The payload's size as JSON; what cannot be measured counts as too large. */
+function encodedBytes(payload: unknown): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(payload) ?? "");
+  } catch {
+    return Infinity;
+  }
+}
+
+function invalid(payload: unknown, issues: { path: PropertyKey[]; message: string }[]) {
+  const bytes = encodedBytes(payload);
+  return bytes > MAX_REQUEST_BYTES
+    ? payloadTooLarge(`request is over ${MAX_REQUEST_BYTES} bytes`)
+    : badRequest(describeIssue(issues));
+}
 
 function describeIssue(issues: { path: PropertyKey[]; message: string }[]): string {
   const first = issues[0];
@@ -41,7 +63,8 @@ export function registerRequestHandlers(
       let result: Answer;
       const parsed = requestSchemas[event].safeParse(payload);
       try {
-        if (!parsed.success) throw badRequest(describeIssue(parsed.error.issues));
+        // Every valid request is under the size limit, so only a refused one needs measuring.
+        if (!parsed.success) throw invalid(payload, parsed.error.issues);
         result = { ok: true, ...(await route(ctx, parsed.data as ValidRequest<E>)) };
       } catch (err) {
         result = toFailure(err, log.child({ event, user: ctx.userId }));
