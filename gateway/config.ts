@@ -39,6 +39,8 @@ const envSchema = z
     REDIS_CONNECT_TIMEOUT_S: int(1, 600).default(60),
     MESSAGE_BUCKET_MS: int(1, 2_147_483_647).default(86_400_000),
     INBOX_SLOT_MS: int(1, 2_147_483_647).default(3_600_000),
+    SEND_BUFFER_LIMIT_BYTES: int(64 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
+    SHUTDOWN_TIMEOUT_S: int(1, 600).default(10),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_PUBLIC_KEY) {
@@ -77,6 +79,9 @@ export type Config = {
   };
   redis: { url: string; connectTimeoutS: number };
   storage: { messageBucketMs: number; inboxSlotMs: number };
+  /** Bytes a socket may have queued for sending before it is disconnected as too slow. */
+  sendBufferLimitBytes: number;
+  shutdownTimeoutS: number;
 };
 
 export class ConfigError extends Error {}
@@ -113,6 +118,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     redis: { url: e.REDIS_URL, connectTimeoutS: e.REDIS_CONNECT_TIMEOUT_S },
     storage: { messageBucketMs: e.MESSAGE_BUCKET_MS, inboxSlotMs: e.INBOX_SLOT_MS },
+    sendBufferLimitBytes: e.SEND_BUFFER_LIMIT_BYTES,
+    shutdownTimeoutS: e.SHUTDOWN_TIMEOUT_S,
   };
 }
 

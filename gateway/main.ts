@@ -15,6 +15,14 @@ async function main() {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
+    // stop() bounds each of its two waits by the timeout; this catches anything that hangs.
+    setTimeout(
+      () => {
+        log.error("shutdown did not finish in time");
+        process.exit(1);
+      },
+      2 * config.shutdownTimeoutS * 1000 + 5000,
+    ).unref();
     node.stop().then(
       () => process.exit(0),
       (err: unknown) => {

@@ -6,7 +6,7 @@ import type { Redis } from "ioredis";
 import { Server } from "socket.io";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import type { Config } from "./config.js";
-import { connectRedis } from "./fanout/redis.js";
+import { connectRedis, whenRedisRecovers } from "./fanout/redis.js";
 import { SocketIoFanOut } from "./fanout/socketio-fanout.js";
 import { createMetrics, type Metrics } from "./http/metrics.js";
 import { httpRoutes } from "./http/routes.js";
@@ -17,7 +17,9 @@ import { connectCassandra, type Db } from "./storage/cassandra.js";
 import { ConversationRepository } from "./storage/conversation-repository.js";
 import { MessageRepository } from "./storage/message-repository.js";
 import { migrate } from "./storage/migrate.js";
+import { closeWithReason, type CloseCause } from "./transport/close.js";
 import { attachConnections } from "./transport/connection.js";
+import { RequestGate } from "./transport/request-gate.js";
 import type { GatewayServer } from "./transport/types.js";
 import { StartupError } from "./startup-error.js";
 
@@ -104,12 +106,25 @@ export async function startGateway(
     fanOut,
     log,
   );
+  const gate = new RequestGate();
   attachConnections(io, {
     verify: createTokenVerifier(config.jwt),
     isReady: () => ready,
     services: { messages, conversations },
+    gate,
+    sendBufferLimitBytes: config.sendBufferLimitBytes,
     metrics,
     log,
+  });
+  const closeAll = (cause: CloseCause) => {
+    const sockets = [...io.of("/").sockets.values()];
+    for (const socket of sockets) closeWithReason(socket, cause);
+    metrics.disconnects.inc({ reason: cause }, sockets.length);
+    return sockets.length;
+  };
+  whenRedisRecovers([pub, sub], () => {
+    const sockets = closeAll("fanOutInterrupted");
+    log.warn({ sockets }, "redis back after an outage; clients reconnect to catch up");
   });
   ready = true;
   log.info({ port, keyspace: config.cassandra.keyspace }, "gateway ready");
@@ -124,14 +139,29 @@ export async function startGateway(
     db,
     metrics,
     log,
+    /**
+     * Stops taking connections and requests, lets running requests answer, closes the sockets
+     * with a reason so clients reconnect elsewhere, then lets go of Redis and Cassandra. Each
+     * wait is bounded by SHUTDOWN_TIMEOUT_S.
+     */
     async stop() {
+      const timeoutMs = config.shutdownTimeoutS * 1000;
       ready = false;
-      await io.close();
-      await Promise.allSettled([
-        connected.pub.quit(),
-        connected.sub.quit(),
-        connected.db.client.shutdown(),
+      http.close();
+      if (!(await gate.close(timeoutMs))) log.warn("shutdown: requests still running at timeout");
+      const sockets = closeAll("shutdown");
+      log.info({ sockets }, "shutdown: sockets closed");
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([
+          io.close(),
+          connected.pub.quit(),
+          connected.sub.quit(),
+          connected.db.client.shutdown(),
+        ]),
+        new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
       ]);
+      clearTimeout(timer);
     },
   };
 }

@@ -40,3 +40,23 @@ export async function connectRedis(
   }
   return client;
 }
+
+/**
+ * Calls `onRecovered` when every client is ready again after any of them lost its connection.
+ * Redis pub/sub drops what is published while a subscriber is away, so the caller has to make
+ * its clients catch up from storage.
+ */
+export function whenRedisRecovers(clients: Redis[], onRecovered: () => void) {
+  let interrupted = false;
+  for (const client of clients) {
+    client.on("close", () => {
+      interrupted = true;
+    });
+    client.on("ready", () => {
+      if (!interrupted || clients.some((c) => c.status !== "ready")) return;
+      interrupted = false;
+      // Replies come in order, so these arrive after the re-subscriptions sent on reconnect.
+      void Promise.allSettled(clients.map((c) => c.ping())).then(onRecovered);
+    });
+  }
+}

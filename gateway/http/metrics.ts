@@ -30,6 +30,17 @@ export function createMetrics(opts: { defaultMetrics: boolean }) {
       labelNames: ["event"] as const,
       registers: [registry],
     }),
+    disconnects: new Counter({
+      name: "chat_server_disconnects_total",
+      help: "Sockets this node closed itself, by reason",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    sendBufferPeak: new Gauge({
+      name: "chat_send_buffer_peak_bytes",
+      help: "Largest number of bytes any one socket has had queued for sending",
+      registers: [registry],
+    }),
   };
 }
 

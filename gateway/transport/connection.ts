@@ -4,7 +4,10 @@ import type { ConnectErrorData } from "../../shared/protocol.js";
 import { AuthRefusal, type Identity } from "../auth/token-verifier.js";
 import type { Metrics } from "../http/metrics.js";
 import type { Logger } from "../logger.js";
+import { closeWithReason } from "./close.js";
+import type { RequestGate } from "./request-gate.js";
 import { registerRequestHandlers, type Services } from "./request-handlers.js";
+import { limitSendBuffer } from "./send-buffer.js";
 import { userRoom, type GatewayServer, type GatewaySocket } from "./types.js";
 
 const MAX_TIMER_MS = 2_147_483_647;
@@ -47,11 +50,14 @@ export function attachConnections(
     verify: (token: string) => Identity;
     isReady: () => boolean;
     services: Services;
+    gate: RequestGate;
+    sendBufferLimitBytes: number;
     metrics: Metrics;
     log: Logger;
   },
 ) {
   const { log, metrics } = deps;
+  let sendBufferPeak = 0;
   io.use((socket, next) => {
     if (!deps.isReady()) return next(refuse({ code: "UNAVAILABLE", reason: "starting" }));
     const token = tokenOf(socket);
@@ -75,7 +81,21 @@ export function attachConnections(
     metrics.sockets.inc();
     log.debug({ user, socket: socket.id }, "socket connected");
     expireWithToken(socket);
-    registerRequestHandlers(socket, deps.services, metrics, log);
+    limitSendBuffer(
+      socket,
+      deps.sendBufferLimitBytes,
+      (bytes) => {
+        if (bytes <= sendBufferPeak) return;
+        sendBufferPeak = bytes;
+        metrics.sendBufferPeak.set(bytes);
+      },
+      (bytes) => {
+        log.warn({ user, socket: socket.id, bytes }, "send buffer full; disconnecting");
+        metrics.disconnects.inc({ reason: "slowConsumer" });
+        closeWithReason(socket, "slowConsumer");
+      },
+    );
+    registerRequestHandlers(socket, deps.services, metrics, log, deps.gate);
     socket.on("disconnect", (reason) => {
       metrics.sockets.dec();
       log.debug({ user, socket: socket.id, reason }, "socket disconnected");

@@ -3,11 +3,12 @@
 import { performance } from "node:perf_hooks";
 import type { Answer, ClientToServerEvents, RequestEvent } from "../../shared/protocol.js";
 import { requestSchemas, type ValidRequest } from "../../shared/schemas.js";
-import { badRequest, payloadTooLarge, toFailure } from "../errors.js";
+import { badRequest, payloadTooLarge, toFailure, unavailable } from "../errors.js";
 import type { Metrics } from "../http/metrics.js";
 import type { Logger } from "../logger.js";
 import { toConversation, type ConversationService } from "../services/conversation-service.js";
 import type { MessageService } from "../services/message-service.js";
+import type { RequestGate } from "./request-gate.js";
 import type { GatewaySocket } from "./types.js";
 
 type AnswerOf<E extends RequestEvent> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0];
@@ -51,6 +52,7 @@ export function registerRequestHandlers(
   services: Services,
   metrics: Metrics,
   log: Logger,
+  gate: RequestGate,
 ) {
   const ctx: Context = { userId: socket.data.userId, socketId: socket.id };
 
@@ -62,7 +64,10 @@ export function registerRequestHandlers(
       const started = performance.now();
       let result: Answer;
       const parsed = requestSchemas[event].safeParse(payload);
+      const admitted = gate.enter();
       try {
+        // Refused before anything is done, so a retry on another node is safe.
+        if (!admitted) throw unavailable("this node is shutting down; retry");
         // Every valid request is under the size limit, so only a refused one needs measuring.
         if (!parsed.success) throw invalid(payload, parsed.error.issues);
         result = { ok: true, ...(await route(ctx, parsed.data as ValidRequest<E>)) };
@@ -72,6 +77,7 @@ export function registerRequestHandlers(
       metrics.requests.inc({ event, outcome: result.ok ? "ok" : result.error.code });
       metrics.latency.observe({ event }, (performance.now() - started) / 1000);
       answer(result);
+      if (admitted) gate.leave();
     };
     // Payloads arrive as unknown whatever the event map promises; the schema decides what they are.
     (socket.on as (ev: string, fn: (payload: unknown, ack: unknown) => void) => void).call(

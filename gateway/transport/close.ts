@@ -1,0 +1,33 @@
+// Closing a connection from the server side so that the client learns why and reconnects.
+import type { GatewaySocket } from "./types.js";
+
+/** WebSocket close codes (RFC 6455 section 7.4, IANA registry) and the reasons sent with them. */
+export const CLOSE = {
+  shutdown: { code: 1001, reason: "server shutting down" },
+  slowConsumer: { code: 1008, reason: "send buffer full" },
+  fanOutInterrupted: { code: 1012, reason: "fan-out interrupted; catch up" },
+} as const;
+
+export type CloseCause = keyof typeof CLOSE;
+
+type WebSocketLike = { close(code: number, reason: string): void; bufferedAmount: number };
+
+/** The `ws` socket under an engine.io connection, when the connection runs on WebSocket. */
+export function webSocketOf(socket: GatewaySocket): WebSocketLike | undefined {
+  const transport: unknown = socket.conn.transport;
+  if (!transport || typeof transport !== "object" || !("socket" in transport)) return undefined;
+  const ws = transport.socket;
+  const usable = ws && typeof ws === "object" && "close" in ws && "bufferedAmount" in ws;
+  return usable ? (ws as WebSocketLike) : undefined;
+}
+
+/**
+ * Closes the connection without a Socket.IO disconnect packet, so the client's own reconnection
+ * runs (after a server "disconnect" it would not); a WebSocket client sees the code and reason.
+ * Whatever is still queued for the socket is dropped.
+ */
+export function closeWithReason(socket: GatewaySocket, cause: CloseCause) {
+  const { code, reason } = CLOSE[cause];
+  webSocketOf(socket)?.close(code, reason);
+  socket.conn.close(true);
+}
