@@ -74,6 +74,13 @@ export class TestCluster {
     return client;
   }
 
+  /** Stops one node; `start(1, { PORT: String(node.port) })` brings it back on the same port. */
+  async stopNode(node: GatewayNode): Promise<void> {
+    const index = this.nodes.indexOf(node);
+    if (index >= 0) this.nodes.splice(index, 1);
+    await node.stop();
+  }
+
   async stop(): Promise<void> {
     for (const c of this.clients.splice(0)) c.disconnect();
     await Promise.all(this.nodes.splice(0).map((n) => n.stop()));
