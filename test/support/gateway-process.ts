@@ -45,7 +45,9 @@ export async function startGatewayProcess(
     ]);
   } catch (err) {
     await child.kill();
-    throw new Error(`gateway ${nodeId} did not start: ${(err as Error).message}\n${child.log}`);
+    throw new Error(`gateway ${nodeId} did not start: ${(err as Error).message}\n${child.log}`, {
+      cause: err,
+    });
   }
   return { child, port, url, nodeId };
 }

@@ -34,7 +34,9 @@ export async function startLoadBalancer(backendPorts: number[]): Promise<LoadBal
     await waitForPort(port);
   } catch (err) {
     await stop();
-    throw new Error(`haproxy did not start: ${(err as Error).message}\n${child.log}`);
+    throw new Error(`haproxy did not start: ${(err as Error).message}\n${child.log}`, {
+      cause: err,
+    });
   }
   return { child, url: `http://127.0.0.1:${port}`, stop };
 }

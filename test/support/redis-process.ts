@@ -30,7 +30,9 @@ export class RedisProcess {
       await waitForPort(this.port);
     } catch (err) {
       await child.kill();
-      throw new Error(`redis-server did not start: ${(err as Error).message}\n${child.log}`);
+      throw new Error(`redis-server did not start: ${(err as Error).message}\n${child.log}`, {
+        cause: err,
+      });
     }
     return this;
   }
