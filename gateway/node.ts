@@ -7,6 +7,7 @@ import { Server } from "socket.io";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import type { Config } from "./config.js";
 import { connectRedis, whenRedisRecovers } from "./fanout/redis.js";
+import { OutageBacklog } from "./fanout/outage-backlog.js";
 import { SocketIoFanOut } from "./fanout/socketio-fanout.js";
 import { createMetrics, type Metrics } from "./http/metrics.js";
 import { httpRoutes } from "./http/routes.js";
@@ -29,6 +30,14 @@ import { StartupError } from "./startup-error.js";
  * (request-handlers.ts) on a socket that stays open.
  */
 export const MAX_FRAME_BYTES = 1024 * 1024;
+
+/** Broadcasts kept for a replay during a Redis outage; past it, clients are made to catch up. */
+const OUTAGE_BACKLOG = 20_000;
+/**
+ * The replay is sent again after this long, for nodes that reconnected to Redis later than this
+ * one: ioredis retries at most every 2 s (fanout/redis.ts).
+ */
+const REPLAY_AGAIN_MS = 3000;
 
 export type GatewayNode = {
   config: Config;
@@ -95,7 +104,10 @@ export async function startGateway(
     maxHttpBufferSize: MAX_FRAME_BYTES,
     serveClient: false,
   });
-  const fanOut = new SocketIoFanOut(io, (event, users) => metrics.deliveries.inc({ event }, users));
+  const backlog = new OutageBacklog(() => pub.status === "ready", OUTAGE_BACKLOG);
+  const fanOut = new SocketIoFanOut(io, backlog, (event, users) =>
+    metrics.deliveries.inc({ event }, users),
+  );
   const conversationRepo = new ConversationRepository(db);
   const storage = config.storage;
   const conversations = new ConversationService(conversationRepo, fanOut, storage, log);
@@ -123,8 +135,19 @@ export async function startGateway(
     return sockets.length;
   };
   whenRedisRecovers([pub, sub], () => {
-    const sockets = closeAll("fanOutInterrupted");
-    log.warn({ sockets }, "redis back after an outage; clients reconnect to catch up");
+    const { broadcasts, complete } = backlog.take();
+    if (!complete) {
+      const sockets = closeAll("fanOutInterrupted");
+      log.warn({ sockets }, "redis back; outage backlog overflowed, clients reconnect to catch up");
+      return;
+    }
+    const replay = () => {
+      for (const broadcast of broadcasts) broadcast();
+      metrics.replayed.inc(broadcasts.length);
+    };
+    replay();
+    setTimeout(replay, REPLAY_AGAIN_MS).unref();
+    log.warn({ broadcasts: broadcasts.length }, "redis back; broadcasts of the outage replayed");
   });
   ready = true;
   log.info({ port, keyspace: config.cassandra.keyspace }, "gateway ready");

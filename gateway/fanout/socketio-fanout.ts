@@ -3,22 +3,26 @@
 import type { Conversation, Message, ReceiptEvent, TypingEvent } from "../../shared/protocol.js";
 import type { FanOut } from "../services/ports.js";
 import { userRoom, type GatewayServer } from "../transport/types.js";
+import type { OutageBacklog } from "./outage-backlog.js";
 
 export class SocketIoFanOut implements FanOut {
   constructor(
     private readonly io: GatewayServer,
+    private readonly backlog: OutageBacklog,
     private readonly onDeliver: (event: string, users: number) => void = () => undefined,
   ) {}
 
   messageNew(userIds: string[], message: Message, exceptSocketId?: string) {
-    const rooms = this.io.to(userIds.map(userRoom));
-    (exceptSocketId ? rooms.except(exceptSocketId) : rooms).emit("message:new", message);
+    this.backlog.send(() => {
+      const rooms = this.io.to(userIds.map(userRoom));
+      (exceptSocketId ? rooms.except(exceptSocketId) : rooms).emit("message:new", message);
+    });
     this.onDeliver("message:new", userIds.length);
   }
 
   receipt(userIds: string[], receipt: ReceiptEvent) {
     if (userIds.length === 0) return;
-    this.io.to(userIds.map(userRoom)).emit("receipt", receipt);
+    this.backlog.send(() => this.io.to(userIds.map(userRoom)).emit("receipt", receipt));
     this.onDeliver("receipt", userIds.length);
   }
 
@@ -29,7 +33,9 @@ export class SocketIoFanOut implements FanOut {
   }
 
   conversationNew(userIds: string[], conversation: Conversation) {
-    this.io.to(userIds.map(userRoom)).emit("conversation:new", conversation);
+    this.backlog.send(() =>
+      this.io.to(userIds.map(userRoom)).emit("conversation:new", conversation),
+    );
     this.onDeliver("conversation:new", userIds.length);
   }
 }

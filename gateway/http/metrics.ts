@@ -36,6 +36,11 @@ export function createMetrics(opts: { defaultMetrics: boolean }) {
       labelNames: ["reason"] as const,
       registers: [registry],
     }),
+    replayed: new Counter({
+      name: "chat_fanout_replayed_total",
+      help: "Broadcasts sent again after a Redis outage",
+      registers: [registry],
+    }),
     sendBufferPeak: new Gauge({
       name: "chat_send_buffer_peak_bytes",
       help: "Largest number of bytes any one socket has had queued for sending",

@@ -140,6 +140,15 @@ export class ChatLoad {
     await Promise.all(outcomes);
   }
 
+  /** A message acknowledged to a request made outside `run`, held by its sender as `send` would. */
+  record(message: Message) {
+    this.sent++;
+    this.acked.set(message.messageId, message);
+    this.participants
+      .find((p) => p.userId === message.senderId)
+      ?.held.set(message.messageId, message);
+  }
+
   /** Acknowledged messages of a conversation. */
   ackedIn(conversationId: string): Message[] {
     return [...this.acked.values()].filter((m) => m.conversationId === conversationId);
