@@ -42,10 +42,8 @@ describe("fault: Redis is restarted under load", function () {
     await load.settle();
     const counts = await load.verify();
     expect(counts.acked).to.equal(counts.sent);
-    expect(
-      ackedAt.filter((t) => t > down && t < up),
-      "sends acknowledged while Redis was down",
-    ).to.not.be.empty;
+    const whileDown = ackedAt.filter((t) => t > down && t < up).length;
+    expect(whileDown, "sends acknowledged while Redis was down").to.be.greaterThan(0);
     expect(
       stack.nodes.every((n) => n.child.alive),
       "a node exited",
