@@ -39,6 +39,7 @@ const envSchema = z
     REDIS_CONNECT_TIMEOUT_S: int(1, 600).default(60),
     MESSAGE_BUCKET_MS: int(1, 2_147_483_647).default(86_400_000),
     INBOX_SLOT_MS: int(1, 2_147_483_647).default(3_600_000),
+    WEB_ROOT: z.string().min(1).default("web/dist"),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_PUBLIC_KEY) {
@@ -77,6 +78,8 @@ export type Config = {
   };
   redis: { url: string; connectTimeoutS: number };
   storage: { messageBucketMs: number; inboxSlotMs: number };
+  /** The built web app, served at / outside production. */
+  webRoot: string;
 };
 
 export class ConfigError extends Error {}
@@ -113,6 +116,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     redis: { url: e.REDIS_URL, connectTimeoutS: e.REDIS_CONNECT_TIMEOUT_S },
     storage: { messageBucketMs: e.MESSAGE_BUCKET_MS, inboxSlotMs: e.INBOX_SLOT_MS },
+    webRoot: e.WEB_ROOT,
   };
 }
 
