@@ -201,5 +201,13 @@ describe("web app in headless Chromium", function () {
     for (const page of [alicePage, bobPage]) {
       expect(await page.locator(".messages li[data-client-msg-id]").count()).to.equal(0);
     }
+
+    // A group made by Alice shows up in Bob's list.
+    await alicePage.getByLabel("New group: user ids, comma-separated").fill(bob);
+    await alicePage.getByLabel("Group title (optional)").fill("Weekend plans");
+    await alicePage.getByRole("button", { name: "Create group" }).click();
+    await alicePage.locator("#conversation-title", { hasText: "Weekend plans" }).waitFor(WAIT);
+    await bobPage.getByRole("button", { name: "← Back" }).click();
+    await bobPage.locator(".conversations .name", { hasText: "Weekend plans" }).waitFor(WAIT);
   });
 });

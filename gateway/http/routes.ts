@@ -15,7 +15,7 @@ export function httpRoutes(readiness: Readiness, metrics: Metrics, extra?: Extra
     const path = (req.url ?? "/").split("?")[0];
     const notFound = () => send(404, '{"error":"not found"}');
     const fixed = path === "/healthz" || path === "/readyz" || path === "/metrics";
-    if (!fixed && extra) return extra(req, res, notFound);
+    if (!fixed) return extra ? extra(req, res, notFound) : notFound();
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, '{"error":"method"}');
     switch (path) {
       case "/healthz":
@@ -29,8 +29,6 @@ export function httpRoutes(readiness: Readiness, metrics: Metrics, extra?: Extra
         return void metrics.registry
           .metrics()
           .then((text) => send(200, text, metrics.registry.contentType));
-      default:
-        return notFound();
     }
   };
 }
