@@ -42,7 +42,9 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     { type: "button", class: "older", hidden: true, onclick: () => void loadOlder() },
     "Load older messages",
   );
-  const messages = h("ol", { class: "messages", "aria-label": "Messages", role: "log" });
+  const messages = h("ol", { class: "messages", "aria-label": "Messages" });
+  // The list is redrawn whole; screen readers hear only new messages, through this region.
+  const announcer = h("p", { class: "visually-hidden", "aria-live": "polite" });
   const scroller = h("div", { class: "scroller", tabindex: 0 }, older, messages);
   const compose = h("textarea", {
     id: "compose",
@@ -93,6 +95,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
       title,
     ),
     scroller,
+    announcer,
     typingLine,
     h(
       "form",
@@ -122,6 +125,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     if (!known) void refreshList();
     renderList();
     if (state === active) {
+      if (m.senderId !== me) announcer.textContent = `${shortId(m.senderId)}: ${m.content}`;
       renderMessages(m.senderId === me || nearBottom() ? "bottom" : "keep");
       markRead();
     }
