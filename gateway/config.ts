@@ -41,6 +41,7 @@ const envSchema = z
     INBOX_SLOT_MS: int(1, 2_147_483_647).default(3_600_000),
     SEND_BUFFER_LIMIT_BYTES: int(64 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
     SHUTDOWN_TIMEOUT_S: int(1, 600).default(10),
+    WEB_ROOT: z.string().min(1).default("web/dist"),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_PUBLIC_KEY) {
@@ -82,6 +83,8 @@ export type Config = {
   /** Bytes a socket may have queued for sending before it is disconnected as too slow. */
   sendBufferLimitBytes: number;
   shutdownTimeoutS: number;
+  /** The built web app, served at / outside production. */
+  webRoot: string;
 };
 
 export class ConfigError extends Error {}
@@ -120,6 +123,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     storage: { messageBucketMs: e.MESSAGE_BUCKET_MS, inboxSlotMs: e.INBOX_SLOT_MS },
     sendBufferLimitBytes: e.SEND_BUFFER_LIMIT_BYTES,
     shutdownTimeoutS: e.SHUTDOWN_TIMEOUT_S,
+    webRoot: e.WEB_ROOT,
   };
 }
 

@@ -9,6 +9,7 @@ import type { Config } from "./config.js";
 import { connectRedis, whenRedisRecovers } from "./fanout/redis.js";
 import { OutageBacklog } from "./fanout/outage-backlog.js";
 import { SocketIoFanOut } from "./fanout/socketio-fanout.js";
+import { devRoutes } from "./http/dev-routes.js";
 import { createMetrics, type Metrics } from "./http/metrics.js";
 import { httpRoutes } from "./http/routes.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -74,13 +75,17 @@ export async function startGateway(
 
   // HTTP first: /healthz answers at once and /readyz says 503 until storage and Redis answer.
   const http = createServer(
-    httpRoutes(async () => {
-      const checks = {
-        cassandra: db ? await db.ping(1000) : false,
-        redis: pub ? await pingRedis(pub) : false,
-      };
-      return { ready: ready && checks.cassandra && checks.redis, checks };
-    }, metrics),
+    httpRoutes(
+      async () => {
+        const checks = {
+          cassandra: db ? await db.ping(1000) : false,
+          redis: pub ? await pingRedis(pub) : false,
+        };
+        return { ready: ready && checks.cassandra && checks.redis, checks };
+      },
+      metrics,
+      config.env === "production" ? undefined : devRoutes(config),
+    ),
   );
   const port = await listen(http, config.port, config.host);
   log.info({ port }, "http listening");

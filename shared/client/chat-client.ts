@@ -264,17 +264,18 @@ export class ChatClient extends Emitter<ChatClientEvents> {
 
   private async catchUp(from: Map<string, string | null>) {
     let missed = 0;
-    try {
-      for (const [conversationId, after] of from) {
+    for (const [conversationId, after] of from) {
+      try {
         missed += await this.catchUpConversation(conversationId, after);
-        this.syncing.delete(conversationId);
-        const held = this.deferred.get(conversationId);
-        if (held) this.advance(conversationId, held);
-        this.deferred.delete(conversationId);
+      } catch (err) {
+        // The connection dropped again: the next one catches up from the cursors kept so far.
+        if (!(err instanceof RequestError) || err.retryable) return;
+        // Refused (e.g. FORBIDDEN): asking again would not help; live messages still come.
       }
-    } catch {
-      // The connection dropped again: the next one catches up from the cursors kept so far.
-      return;
+      this.syncing.delete(conversationId);
+      const held = this.deferred.get(conversationId);
+      if (held) this.advance(conversationId, held);
+      this.deferred.delete(conversationId);
     }
     this.emit("synced", { messages: missed });
   }
