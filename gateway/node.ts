@@ -40,6 +40,11 @@ const OUTAGE_BACKLOG = 20_000;
  */
 const REPLAY_AGAIN_MS = 3000;
 
+/** How long a stopping node still takes requests on its open sockets before refusing them. */
+const SHUTDOWN_LINGER_MS = 250;
+/** How long shutdown waits for a socket to take its last answers before closing it anyway. */
+const SHUTDOWN_FLUSH_MS = 1000;
+
 export type GatewayNode = {
   config: Config;
   port: number;
@@ -133,9 +138,9 @@ export async function startGateway(
     metrics,
     log,
   });
-  const closeAll = (cause: CloseCause) => {
+  const closeAll = (cause: CloseCause, flushMs = 0) => {
     const sockets = [...io.of("/").sockets.values()];
-    for (const socket of sockets) closeWithReason(socket, cause);
+    for (const socket of sockets) closeWithReason(socket, cause, flushMs);
     metrics.disconnects.inc({ reason: cause }, sockets.length);
     return sockets.length;
   };
@@ -176,8 +181,10 @@ export async function startGateway(
       const timeoutMs = config.shutdownTimeoutS * 1000;
       ready = false;
       http.close();
+      // Requests already on their way when the signal came are still taken and answered.
+      await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_LINGER_MS));
       if (!(await gate.close(timeoutMs))) log.warn("shutdown: requests still running at timeout");
-      const sockets = closeAll("shutdown");
+      const sockets = closeAll("shutdown", SHUTDOWN_FLUSH_MS);
       log.info({ sockets }, "shutdown: sockets closed");
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([

@@ -24,10 +24,21 @@ export function webSocketOf(socket: GatewaySocket): WebSocketLike | undefined {
 /**
  * Closes the connection without a Socket.IO disconnect packet, so the client's own reconnection
  * runs (after a server "disconnect" it would not); a WebSocket client sees the code and reason.
- * Whatever is still queued for the socket is dropped.
+ * With `flushMs`, what is queued for the socket (answers, say) is sent first if the transport
+ * takes it within that time; without, it is dropped.
  */
-export function closeWithReason(socket: GatewaySocket, cause: CloseCause) {
+export function closeWithReason(socket: GatewaySocket, cause: CloseCause, flushMs = 0) {
   const { code, reason } = CLOSE[cause];
-  webSocketOf(socket)?.close(code, reason);
-  socket.conn.close(true);
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    webSocketOf(socket)?.close(code, reason);
+    socket.conn.close(true);
+  };
+  const { transport } = socket.conn;
+  // A writable transport has taken everything; a busy one takes the rest when it says "ready".
+  if (flushMs === 0 || transport.writable) return close();
+  transport.once("ready", close);
+  setTimeout(close, flushMs).unref();
 }

@@ -28,8 +28,9 @@ export function limitSendBuffer(
     onQueued(queued);
     if (queued > limitBytes && !overflowed) {
       overflowed = true;
-      // Not inside engine.io's sendPacket, which is still running.
-      process.nextTick(() => onOverflow(queued));
+      // At once, not on a later tick: meanwhile more broadcasts would pile up. engine.io ignores
+      // what is written to a closed socket, this packet included.
+      onOverflow(queued);
     }
   });
   // A flush hands the whole write buffer to the transport, where bufferedAmount counts it.

@@ -2,7 +2,7 @@
 // Runs in browsers and Node alike: socket.io-client is the transport, no Node-only imports.
 import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
 import { v4 as uuidv4 } from "uuid";
-import { compareMessageIds } from "../message-id.js";
+import { compareMessageIds, messageIdTime, minMessageIdAt } from "../message-id.js";
 import type {
   Answer,
   ClientToServerEvents,
@@ -67,6 +67,12 @@ export type ChatClientOptions = {
 export const newClientMsgId = (): string => uuidv4();
 
 const MAX_RETRY_DELAY_MS = 5000;
+/**
+ * A catch-up starts this long before the cursor: a message's id is taken before it is stored, so
+ * a message with an older id can become visible after a newer one was delivered (concurrent
+ * senders, a send finished by a retry on another node). Longer than a send's storage timeout.
+ */
+const CATCH_UP_OVERLAP_MS = 30_000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class ChatClient extends Emitter<ChatClientEvents> {
@@ -297,13 +303,33 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       [...messages].reverse().forEach(pass);
       return missed;
     }
-    for (let cursor = after, more = true; more;) {
+    const from = await this.overlapAnchor(conversationId, after);
+    if (from === null) {
+      // Everything stored is within the overlap: read it all, newest page first.
+      const all: Message[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await this.call("history:fetch", { conversationId, limit, cursor });
+        all.push(...page.messages);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      all.reverse().forEach(pass);
+      return missed;
+    }
+    for (let cursor = from, more = true; more;) {
       const page = await this.call("history:since", { conversationId, after: cursor, limit });
       page.messages.forEach(pass);
       cursor = page.messages.at(-1)?.messageId ?? cursor;
       more = page.hasMore && page.messages.length > 0;
     }
     return missed;
+  }
+
+  /** The newest stored message at least CATCH_UP_OVERLAP_MS older than `after`, if any. */
+  private async overlapAnchor(conversationId: string, after: string): Promise<string | null> {
+    const before = minMessageIdAt(messageIdTime(after) - CATCH_UP_OVERLAP_MS);
+    const { messages } = await this.call("history:fetch", { conversationId, before, limit: 1 });
+    return messages[0]?.messageId ?? null;
   }
 
   private onConnectError(err: Error & { data?: ConnectErrorData }) {

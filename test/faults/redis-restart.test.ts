@@ -52,7 +52,10 @@ describe("fault: Redis is restarted under load", function () {
     const replayed = await Promise.all(
       stack.nodes.map((n) => metricValue(n.url, "chat_fanout_replayed_total")),
     );
-    expect(replayed.every((r) => r > 0), "broadcasts replayed per node").to.equal(true);
+    expect(
+      replayed.every((r) => r > 0),
+      "broadcasts replayed per node",
+    ).to.equal(true);
 
     // Fan-out works again: a new group message reaches every other member live.
     const [group] = load.conversations.keys();
