@@ -7,7 +7,7 @@ import { Server } from "socket.io";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import type { Config } from "./config.js";
 import { connectRedis, whenRedisRecovers } from "./fanout/redis.js";
-import { OutageBacklog } from "./fanout/outage-backlog.js";
+import { OutageBacklog, type Broadcast } from "./fanout/outage-backlog.js";
 import { SocketIoFanOut } from "./fanout/socketio-fanout.js";
 import { devRoutes } from "./http/dev-routes.js";
 import { createMetrics, type Metrics } from "./http/metrics.js";
@@ -38,7 +38,7 @@ const OUTAGE_BACKLOG = 20_000;
  * The replay is sent again after this long, for nodes that reconnected to Redis later than this
  * one: ioredis retries at most every 2 s (fanout/redis.ts).
  */
-const REPLAY_AGAIN_MS = 3000;
+const REPLAY_AGAIN_MS = 4000;
 
 /** How long a stopping node still takes requests on its open sockets before refusing them. */
 const SHUTDOWN_LINGER_MS = 250;
@@ -114,10 +114,11 @@ export async function startGateway(
     maxHttpBufferSize: MAX_FRAME_BYTES,
     serveClient: false,
   });
-  const backlog = new OutageBacklog(() => pub.status === "ready", OUTAGE_BACKLOG);
+  const backlog = new OutageBacklog(OUTAGE_BACKLOG);
   const fanOut = new SocketIoFanOut(io, backlog, (event, users) =>
     metrics.deliveries.inc({ event }, users),
   );
+
   const conversationRepo = new ConversationRepository(db);
   const storage = config.storage;
   const conversations = new ConversationService(conversationRepo, fanOut, storage, log);
@@ -144,20 +145,23 @@ export async function startGateway(
     metrics.disconnects.inc({ reason: cause }, sockets.length);
     return sockets.length;
   };
+  for (const client of [pub, sub]) client.on("close", () => backlog.keep());
   whenRedisRecovers([pub, sub], () => {
-    const { broadcasts, complete } = backlog.take();
-    if (!complete) {
-      const sockets = closeAll("fanOutInterrupted");
-      log.warn({ sockets }, "redis back; outage backlog overflowed, clients reconnect to catch up");
-      return;
-    }
-    const replay = () => {
+    const replay = (broadcasts: Broadcast[]) => {
       for (const broadcast of broadcasts) broadcast();
       metrics.replayed.inc(broadcasts.length);
     };
-    replay();
-    setTimeout(replay, REPLAY_AGAIN_MS).unref();
-    log.warn({ broadcasts: broadcasts.length }, "redis back; broadcasts of the outage replayed");
+    const first = backlog.take();
+    replay(first.broadcasts);
+    log.warn({ broadcasts: first.broadcasts.length }, "redis back; replaying the outage");
+    // Again once every node has surely resubscribed, with what was broadcast meanwhile.
+    setTimeout(() => {
+      if (pub.status === "ready" && sub.status === "ready") backlog.settle();
+      const rest = backlog.take();
+      if (first.complete && rest.complete) return replay([...first.broadcasts, ...rest.broadcasts]);
+      const sockets = closeAll("fanOutInterrupted");
+      log.warn({ sockets }, "outage backlog overflowed; clients reconnect to catch up");
+    }, REPLAY_AGAIN_MS).unref();
   });
   ready = true;
   log.info({ port, keyspace: config.cassandra.keyspace }, "gateway ready");
