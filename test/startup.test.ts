@@ -1,5 +1,4 @@
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { expect } from "chai";
 import { loadConfig } from "../gateway/config.js";
 import { connectRedis } from "../gateway/fanout/redis.js";
@@ -7,21 +6,13 @@ import { createLogger } from "../gateway/logger.js";
 import { StartupError } from "../gateway/startup-error.js";
 import { connectCassandra } from "../gateway/storage/cassandra.js";
 import { TestCluster } from "./support/cluster.js";
+import { freePort } from "./support/ports.js";
 
 const log = createLogger("silent", "test");
 
-/** A local port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 describe("startup", () => {
   it("fails with one clear line when Cassandra is missing", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const cfg = loadConfig({
       CASSANDRA_CONTACT_POINTS: `127.0.0.1:${port}`,
       CASSANDRA_CONNECT_TIMEOUT_S: "1",
@@ -37,7 +28,7 @@ describe("startup", () => {
   });
 
   it("fails with one clear line when Redis is missing", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const cfg = loadConfig({
       REDIS_URL: `redis://127.0.0.1:${port}`,
       REDIS_CONNECT_TIMEOUT_S: "1",
@@ -54,7 +45,7 @@ describe("startup", () => {
 
   it("the process answers /healthz 200 and /readyz 503 while storage is missing, then exits 1 with one line", async function () {
     this.timeout(30_000);
-    const [httpPort, cassandraPort] = [await closedPort(), await closedPort()];
+    const [httpPort, cassandraPort] = [await freePort(), await freePort()];
     const child = spawn(process.execPath, ["--import", "tsx", "gateway/main.ts"], {
       env: {
         ...process.env,
