@@ -188,6 +188,9 @@ export async function startGateway(
       // Requests already on their way when the signal came are still taken and answered.
       await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_LINGER_MS));
       if (!(await gate.close(timeoutMs))) log.warn("shutdown: requests still running at timeout");
+      // One more pass over the sockets, so requests that had already arrived (on a busy node,
+      // behind the timer) are refused with an answer rather than cut off unread.
+      await new Promise((resolve) => setImmediate(resolve));
       const sockets = closeAll("shutdown", SHUTDOWN_FLUSH_MS);
       log.info({ sockets }, "shutdown: sockets closed");
       let timer: NodeJS.Timeout | undefined;
