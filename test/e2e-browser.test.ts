@@ -164,6 +164,7 @@ describe("web app in headless Chromium", function () {
       );
     }
     await bubble(alicePage, "history 1").waitFor(WAIT);
+    expect(await alicePage.locator(".older").isVisible()).to.equal(false);
     expect((await shown(alicePage)).length).to.equal(HISTORY + 2);
     await screenshot(alicePage, "alice-scrolled-back");
 
@@ -190,6 +191,7 @@ describe("web app in headless Chromium", function () {
     await send(bobPage, "Thanks, still here");
     await bubble(alicePage, "Thanks, still here").waitFor(WAIT);
     await screenshot(bobPage, "bob-phone-after-restart");
+    await screenshot(alicePage, "alice-after-restart");
 
     // Nothing lost, nothing twice, nothing left pending: the pages show what the gateway stored.
     const truth = await stored(seeder, conversationId);
