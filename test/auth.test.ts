@@ -4,6 +4,7 @@ import { expect } from "chai";
 import jwt from "jsonwebtoken";
 import { Manager } from "socket.io-client";
 import type { AuthRefusalReason, Message } from "../shared/protocol.js";
+import { type Refusal, refusalOf } from "./support/answers.js";
 import {
   type Client,
   collect,
@@ -14,24 +15,15 @@ import {
   TestCluster,
 } from "./support/cluster.js";
 
-type Refusal = { message: string; data: unknown };
 const QUIET_MS = 300;
 const nowS = () => Math.floor(Date.now() / 1000);
 const b64url = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
 /** The handshake's refusal, or a failure if it was accepted. */
-async function refusal(
+const refusal = (
   cluster: TestCluster,
   opts: { token?: string | null; headers?: Record<string, string> },
-): Promise<Refusal> {
-  const outcome = await cluster.connect(cluster.nodes[0]!, newUserId(), opts).then(
-    (client) => ({ accepted: client.id }),
-    (err: unknown) => ({ refused: err }),
-  );
-  if (!("refused" in outcome)) throw new Error("the handshake was accepted");
-  expect(outcome.refused).to.be.instanceOf(Error);
-  return outcome.refused as Refusal;
-}
+): Promise<Refusal> => refusalOf(cluster.connect(cluster.nodes[0]!, newUserId(), opts));
 
 /** Refused with message UNAUTHORIZED and data exactly { code: "UNAUTHORIZED", reason }. */
 async function expectRefused(
