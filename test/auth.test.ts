@@ -1,5 +1,6 @@
 // Handshake authentication (../shared/PROTOCOL.md, "Connecting"), with tokens crafted here by
 // jsonwebtoken against the node's configured secret.
+import { createHmac, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { expect } from "chai";
 import jwt from "jsonwebtoken";
 import { Manager } from "socket.io-client";
@@ -152,6 +153,20 @@ describe("handshake authentication", function () {
       ]);
     });
 
+    it("invalid: nbf further ahead than the clock tolerance; within it, accepted", async () => {
+      const tolerance = node().config.jwt.clockToleranceS;
+      const notYet = (user: string, aheadS: number) =>
+        jwt.sign({ sub: user, nbf: nowS() + aheadS, exp: nowS() + 3600 }, secret(), {
+          algorithm: "HS256",
+        });
+      await expectRefused(cluster, { token: notYet(newUserId(), tolerance + 60) }, ["invalid"]);
+      const user = newUserId();
+      const skewed = await cluster.connect(node(), user, {
+        token: notYet(user, Math.max(1, tolerance - 2)),
+      });
+      await expectActsAs(skewed, user);
+    });
+
     it("the same reasons through the Authorization header", async () => {
       const bearer = (token: string) => ({
         token: null,
@@ -296,6 +311,61 @@ describe("handshake authentication", function () {
         expect(reason, JSON.stringify(opts)).to.equal("invalid");
       }
     });
+  });
+
+  describe("with JWT_PUBLIC_KEY", () => {
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const pem = (key: KeyObject) => key.export({ type: "spki", format: "pem" }).toString();
+
+    /** An HS256 token whose HMAC key is `key`, built by hand: jsonwebtoken refuses to sign it. */
+    const hmacSigned = (key: string, user: string) => {
+      const head = `${b64url({ alg: "HS256", typ: "JWT" })}.${b64url({ sub: user, exp: nowS() + 3600 })}`;
+      return `${head}.${createHmac("sha256", key).update(head).digest("base64url")}`;
+    };
+
+    for (const { name, keys, algorithm, wrong } of [
+      { name: "RSA", keys: rsa, algorithm: "RS256", wrong: { keys: ec, algorithm: "ES256" } },
+      { name: "EC P-256", keys: ec, algorithm: "ES256", wrong: { keys: rsa, algorithm: "RS256" } },
+    ] as const) {
+      describe(`an ${name} key`, () => {
+        const keyed = new TestCluster();
+        before(() => keyed.start(1, { JWT_PUBLIC_KEY: pem(keys.publicKey) }));
+        after(() => keyed.stop());
+        const signWith = (user: string, key: KeyObject, alg: jwt.Algorithm) =>
+          jwt.sign({}, key, { algorithm: alg, subject: user, expiresIn: 3600 });
+
+        it(`accepts ${algorithm} signed with the private key`, async () => {
+          const user = newUserId();
+          const token = signWith(user, keys.privateKey, algorithm);
+          await expectActsAs(await keyed.connect(keyed.nodes[0]!, user, { token }), user);
+        });
+
+        it("refuses HS256 keyed with the public key PEM (key confusion), or with JWT_SECRET", async () => {
+          const publicPem = keyed.nodes[0]!.config.jwt.publicKey!;
+          for (const token of [
+            hmacSigned(publicPem, newUserId()),
+            hmacSigned(keyed.nodes[0]!.config.jwt.secret, newUserId()),
+          ]) {
+            await expectRefused(keyed, { token }, ["invalid"]);
+          }
+        });
+
+        it(`refuses ${wrong.algorithm} and ${algorithm} from another key`, async () => {
+          const foreign = (
+            algorithm === "RS256"
+              ? generateKeyPairSync("rsa", { modulusLength: 2048 })
+              : generateKeyPairSync("ec", { namedCurve: "P-256" })
+          ).privateKey;
+          for (const token of [
+            signWith(newUserId(), wrong.keys.privateKey, wrong.algorithm),
+            signWith(newUserId(), foreign, algorithm),
+          ]) {
+            await expectRefused(keyed, { token }, ["invalid"]);
+          }
+        });
+      });
+    }
   });
 });
 
