@@ -1,5 +1,6 @@
 // Starts real gateway nodes in-process against the test keyspace, and typed clients for them.
 import { randomUUID } from "node:crypto";
+import type { DestinationStream } from "pino";
 import { io as connect, type Socket } from "socket.io-client";
 import { signDevToken } from "../../gateway/auth/dev-token.js";
 import { loadConfig, type Config } from "../../gateway/config.js";
@@ -35,11 +36,18 @@ export class TestCluster {
   readonly nodes: GatewayNode[] = [];
   private readonly clients: Client[] = [];
 
-  async start(count = 1, env: Record<string, string> = {}): Promise<GatewayNode[]> {
+  /** Starts nodes; `logTo` receives their log lines. */
+  async start(
+    count = 1,
+    env: Record<string, string> = {},
+    logTo?: DestinationStream,
+  ): Promise<GatewayNode[]> {
     const started = await Promise.all(
       Array.from({ length: count }, (_, i) => {
         const config = testConfig({ NODE_ID: `test-node-${this.nodes.length + i}`, ...env });
-        return startGateway(config, { logger: createLogger(config.logLevel, config.nodeId) });
+        return startGateway(config, {
+          logger: createLogger(config.logLevel, config.nodeId, logTo),
+        });
       }),
     );
     this.nodes.push(...started);
