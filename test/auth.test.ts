@@ -14,9 +14,9 @@ import {
   ok,
   sleep,
   TestCluster,
+  QUIET_MS,
 } from "./support/cluster.js";
 
-const QUIET_MS = 300;
 const nowS = () => Math.floor(Date.now() / 1000);
 const b64url = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
 

@@ -15,9 +15,9 @@ import {
   ok,
   sleep,
   TestCluster,
+  QUIET_MS,
 } from "./support/cluster.js";
 
-const QUIET_MS = 300;
 const REFUSED: ErrorCode[] = ["FORBIDDEN", "NOT_FOUND"];
 
 describe("authorization: every request checks participation", function () {

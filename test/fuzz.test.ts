@@ -18,11 +18,11 @@ import {
   ok,
   sleep,
   TestCluster,
+  QUIET_MS,
 } from "./support/cluster.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261126);
 const RUNS = 400;
-const QUIET_MS = 300;
 const NOT_INTERNAL = ERROR_CODES.filter((code) => code !== "INTERNAL");
 
 /** The fields each event knows, so generated payloads are near misses, not only noise. */

@@ -11,9 +11,8 @@ import {
   ok,
   sleep,
   TestCluster,
+  QUIET_MS,
 } from "./support/cluster.js";
-
-const QUIET_MS = 300;
 
 /** Refused with connect_error RATE_LIMITED for `reason`; answers the data. */
 async function expectLimited(connecting: Promise<Client>, reason: "handshakes" | "sockets") {

@@ -13,6 +13,7 @@ import {
   ok,
   sleep,
   TestCluster,
+  QUIET_MS,
 } from "./support/cluster.js";
 
 const V1_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
@@ -25,8 +26,6 @@ const MESSAGE_KEYS = [
   "senderId",
   "sentAt",
 ];
-/** How long a negative check waits after its positive control has arrived. */
-const QUIET_MS = 300;
 
 async function fails(client: Client, event: RequestEvent, payload: unknown, code: ErrorCode) {
   const what = `${event} ${JSON.stringify(payload)?.slice(0, 160)}`;

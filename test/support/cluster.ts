@@ -130,4 +130,7 @@ export async function eventually(check: () => boolean, timeoutMs = 5000, what = 
   }
 }
 
+/** How long a negative check ("nothing arrived") waits after its positive control has arrived. */
+export const QUIET_MS = 300;
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
