@@ -145,27 +145,32 @@ describe("limits", function () {
     before(() => cluster.start(1, { MAX_FRAME_BYTES: String(64 * 1024) }));
     after(() => cluster.stop());
 
-    it("a frame over the limit closes that connection only; the node serves the others", async () => {
-      const node = cluster.nodes[0]!;
-      const user = newUserId();
-      const [big, other] = await Promise.all([
-        cluster.connect(node, user),
-        cluster.connect(node, newUserId()),
-      ]);
-      const closed = new Promise<string>((resolve) => big.once("disconnect", resolve));
-      const answer = raw(big, "history:fetch", {
-        conversationId: newUserId(),
-        cursor: "x".repeat(70 * 1024),
+    const CLOSED_BY = { websocket: "transport close", polling: "transport error" };
+    for (const transport of ["websocket", "polling"] as const) {
+      it(`a frame over the limit closes that connection only (${transport}); the node serves the others`, async () => {
+        const node = cluster.nodes[0]!;
+        const user = newUserId();
+        const [big, other] = await Promise.all([
+          cluster.connect(node, user, { transport }),
+          cluster.connect(node, newUserId()),
+        ]);
+        const closed = new Promise<string>((resolve) => big.once("disconnect", resolve));
+        const answer = raw(big, "history:fetch", {
+          conversationId: newUserId(),
+          cursor: "x".repeat(70 * 1024),
+        });
+        // Over WebSocket the server closes the socket; over long-polling it answers the POST
+        // with 413, which ends the session.
+        expect(await closed).to.equal(CLOSED_BY[transport]);
+        await answer.then(
+          () => expect.fail("an oversized frame was answered"),
+          (err: Error) => expect(err.message).to.match(/timed out|disconnected/),
+        );
+        await ok(other, "conversations:list", {});
+        // The same user reconnects and is served.
+        const again = await cluster.connect(node, user, { transport });
+        await ok(again, "conversations:list", {});
       });
-      expect(await closed).to.equal("transport close");
-      await answer.then(
-        () => expect.fail("an oversized frame was answered"),
-        (err: Error) => expect(err.message).to.match(/timed out|disconnected/),
-      );
-      await ok(other, "conversations:list", {});
-      // The same user reconnects and is served.
-      const again = await cluster.connect(node, user);
-      await ok(again, "conversations:list", {});
-    });
+    }
   });
 });

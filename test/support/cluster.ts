@@ -64,12 +64,16 @@ export class TestCluster {
   async connect(
     node: GatewayNode,
     userId: string,
-    opts: { token?: string | null; headers?: Record<string, string> } = {},
+    opts: {
+      token?: string | null;
+      headers?: Record<string, string>;
+      transport?: "websocket" | "polling";
+    } = {},
   ): Promise<Client> {
     const token = opts.token === undefined ? this.token(userId) : opts.token;
     const client: Client = connect(node.url, {
       auth: token === null ? {} : { token },
-      transports: ["websocket"],
+      transports: [opts.transport ?? "websocket"],
       reconnection: false,
       forceNew: true,
       extraHeaders: opts.headers,
