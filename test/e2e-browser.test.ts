@@ -99,7 +99,8 @@ describe("web app in headless Chromium", function () {
   }
 
   it("two users on two nodes chat, scroll back and survive a node restart", async () => {
-    const [nodeA, nodeB] = await cluster.start(2);
+    // Seeding the history sends faster than the per-user send limit allows.
+    const [nodeA, nodeB] = await cluster.start(2, { SEND_RATE_LIMIT: "1000" });
     const [alice, bob] = [newUserId(), newUserId()];
 
     // 200 earlier messages from Alice, sent through the gateway before either page opens.
@@ -182,7 +183,7 @@ describe("web app in headless Chromium", function () {
     await screenshot(bobPage, "bob-phone-reconnecting");
 
     // It comes back on the same port: Bob reconnects, catches up, and his message goes out.
-    await cluster.start(1, { PORT: String(nodeB!.port) });
+    await cluster.start(1, { PORT: String(nodeB!.port), SEND_RATE_LIMIT: "1000" });
     await bobPage.locator('.status[data-status="connected"]').waitFor(WAIT);
     await bubble(bobPage, "Sent while your node was down").waitFor(WAIT);
     await bubble(alicePage, "Typed while offline").waitFor(WAIT);
