@@ -42,6 +42,13 @@ const envSchema = z
     SEND_BUFFER_LIMIT_BYTES: int(64 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
     SHUTDOWN_TIMEOUT_S: int(1, 600).default(10),
     WEB_ROOT: z.string().min(1).default("web/dist"),
+    // Above the largest valid request (32 KiB), so a too-long request is answered, not cut off.
+    MAX_FRAME_BYTES: int(65_536, 100 * 1024 * 1024).default(1024 * 1024),
+    SEND_RATE_LIMIT: int(1, 1_000_000).default(60),
+    SEND_RATE_WINDOW_S: int(1, 3600).default(10),
+    MAX_SOCKETS_PER_USER: int(1, 10_000).default(10),
+    HANDSHAKES_PER_IP_PER_S: int(1, 100_000).default(50),
+    TRUST_PROXY: bool.default(false),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_PUBLIC_KEY) {
@@ -85,6 +92,16 @@ export type Config = {
   shutdownTimeoutS: number;
   /** The built web app, served at / outside production. */
   webRoot: string;
+  limits: LimitsConfig;
+};
+
+export type LimitsConfig = {
+  maxFrameBytes: number;
+  sendRate: { points: number; windowS: number };
+  maxSocketsPerUser: number;
+  handshakesPerIpPerS: number;
+  /** Take the client address from the last X-Forwarded-For entry (set by our load balancer). */
+  trustProxy: boolean;
 };
 
 export class ConfigError extends Error {}
@@ -124,6 +141,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     sendBufferLimitBytes: e.SEND_BUFFER_LIMIT_BYTES,
     shutdownTimeoutS: e.SHUTDOWN_TIMEOUT_S,
     webRoot: e.WEB_ROOT,
+    limits: {
+      maxFrameBytes: e.MAX_FRAME_BYTES,
+      sendRate: { points: e.SEND_RATE_LIMIT, windowS: e.SEND_RATE_WINDOW_S },
+      maxSocketsPerUser: e.MAX_SOCKETS_PER_USER,
+      handshakesPerIpPerS: e.HANDSHAKES_PER_IP_PER_S,
+      trustProxy: e.TRUST_PROXY,
+    },
   };
 }
 

@@ -12,6 +12,7 @@ import { SocketIoFanOut } from "./fanout/socketio-fanout.js";
 import { devRoutes } from "./http/dev-routes.js";
 import { createMetrics, type Metrics } from "./http/metrics.js";
 import { httpRoutes } from "./http/routes.js";
+import { createLimits } from "./limits/limits.js";
 import { createLogger, type Logger } from "./logger.js";
 import { ConversationService } from "./services/conversation-service.js";
 import { MessageService } from "./services/message-service.js";
@@ -22,15 +23,8 @@ import { migrate } from "./storage/migrate.js";
 import { closeWithReason, type CloseCause } from "./transport/close.js";
 import { attachConnections } from "./transport/connection.js";
 import { RequestGate } from "./transport/request-gate.js";
-import type { GatewayServer } from "./transport/types.js";
+import { userRoom, type GatewayServer } from "./transport/types.js";
 import { StartupError } from "./startup-error.js";
-
-/**
- * Frames above this close the connection in the transport before any handler runs. It is well
- * above the largest valid request, so an oversized request gets a PAYLOAD_TOO_LARGE answer
- * (request-handlers.ts) on a socket that stays open.
- */
-export const MAX_FRAME_BYTES = 1024 * 1024;
 
 /** Broadcasts kept for a replay during a Redis outage; past it, clients are made to catch up. */
 const OUTAGE_BACKLOG = 20_000;
@@ -111,7 +105,10 @@ export async function startGateway(
 
   const io: GatewayServer = new Server(http, {
     adapter: createAdapter(pub, sub),
-    maxHttpBufferSize: MAX_FRAME_BYTES,
+    // Frames above this close the connection in the transport before any handler runs; it is
+    // above the largest valid request, so an oversized request is answered PAYLOAD_TOO_LARGE
+    // (request-handlers.ts) on a socket that stays open.
+    maxHttpBufferSize: config.limits.maxFrameBytes,
     serveClient: false,
   });
   const backlog = new OutageBacklog(OUTAGE_BACKLOG);
@@ -129,10 +126,16 @@ export async function startGateway(
     fanOut,
     log,
   );
+  const limits = createLimits(config.limits, {
+    redis: pub,
+    countSockets: async (userId) => (await io.in(userRoom(userId)).fetchSockets()).length,
+    log,
+  });
   const gate = new RequestGate();
   attachConnections(io, {
     verify: createTokenVerifier(config.jwt),
     isReady: () => ready,
+    limits,
     services: { messages, conversations },
     gate,
     sendBufferLimitBytes: config.sendBufferLimitBytes,

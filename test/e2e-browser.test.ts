@@ -99,7 +99,8 @@ describe("web app in headless Chromium", function () {
   }
 
   it("two users on two nodes chat, scroll back and survive a node restart", async () => {
-    const [nodeA, nodeB] = await cluster.start(2);
+    // Seeding the history sends faster than the per-user send limit allows.
+    const [nodeA, nodeB] = await cluster.start(2, { SEND_RATE_LIMIT: "1000" });
     const [alice, bob] = [newUserId(), newUserId()];
 
     // 200 earlier messages from Alice, sent through the gateway before either page opens.
@@ -164,6 +165,7 @@ describe("web app in headless Chromium", function () {
       );
     }
     await bubble(alicePage, "history 1").waitFor(WAIT);
+    expect(await alicePage.locator(".older").isVisible()).to.equal(false);
     expect((await shown(alicePage)).length).to.equal(HISTORY + 2);
     await screenshot(alicePage, "alice-scrolled-back");
 
@@ -181,7 +183,7 @@ describe("web app in headless Chromium", function () {
     await screenshot(bobPage, "bob-phone-reconnecting");
 
     // It comes back on the same port: Bob reconnects, catches up, and his message goes out.
-    await cluster.start(1, { PORT: String(nodeB!.port) });
+    await cluster.start(1, { PORT: String(nodeB!.port), SEND_RATE_LIMIT: "1000" });
     await bobPage.locator('.status[data-status="connected"]').waitFor(WAIT);
     await bubble(bobPage, "Sent while your node was down").waitFor(WAIT);
     await bubble(alicePage, "Typed while offline").waitFor(WAIT);
@@ -190,6 +192,7 @@ describe("web app in headless Chromium", function () {
     await send(bobPage, "Thanks, still here");
     await bubble(alicePage, "Thanks, still here").waitFor(WAIT);
     await screenshot(bobPage, "bob-phone-after-restart");
+    await screenshot(alicePage, "alice-after-restart");
 
     // Nothing lost, nothing twice, nothing left pending: the pages show what the gateway stored.
     const truth = await stored(seeder, conversationId);

@@ -343,7 +343,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     this.setStatus({ status, reason: data?.reason ?? err.message });
     // The manager retries failed transports itself, but not a refusal by a server that is up
     // (still starting, rate limited).
-    if (!this.socket.active) this.retryLater();
+    if (!this.socket.active) {
+      this.retryLater(data?.code === "RATE_LIMITED" ? data.retryAfterMs : undefined);
+    }
   }
 
   private onDisconnect(reason: string) {
@@ -356,11 +358,16 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     if (!this.socket.active) this.retryLater();
   }
 
-  private retryLater() {
+  /** Reconnects after `afterMs` (the server's word) or the next back-off delay. */
+  private retryLater(afterMs?: number) {
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => {
-      if (this.state.status !== "closed") this.socket.connect();
-    }, this.retryDelay(this.refusals++));
+    const delay = this.retryDelay(this.refusals++);
+    this.retryTimer = setTimeout(
+      () => {
+        if (this.state.status !== "closed") this.socket.connect();
+      },
+      Math.max(afterMs ?? 0, delay),
+    );
   }
 
   /** Exponential, capped, with jitter so many clients do not come back in step. */

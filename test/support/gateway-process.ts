@@ -32,6 +32,10 @@ export async function startGatewayProcess(
       NODE_ID: nodeId,
       MIGRATE_ON_START: "false",
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
+      // The fault tests' load is faster than one user may send in production; limits have
+      // their own tests.
+      SEND_RATE_LIMIT: "1000000",
+      HANDSHAKES_PER_IP_PER_S: "100000",
       ...env,
     },
   });

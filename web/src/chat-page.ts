@@ -126,6 +126,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     renderList();
     if (state === active) {
       if (m.senderId !== me) announcer.textContent = `${shortId(m.senderId)}: ${m.content}`;
+      renderTyping();
       renderMessages(m.senderId === me || nearBottom() ? "bottom" : "keep");
       markRead();
     }
@@ -305,8 +306,11 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     });
   }
 
+  /** Phones only: back to the list, where new messages count as unread again. */
   function showList() {
     page.dataset.view = "list";
+    active = undefined;
+    renderList();
   }
 
   function signOut() {
@@ -341,7 +345,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
               type: "button",
               "data-conversation-id": c.conversationId,
               "aria-current": state === active ? "true" : undefined,
-              onclick: () => void open(c),
+              onclick: () => void open(state.conversation),
             },
             h("span", { class: "name" }, nameOf(state)),
             state.unread > 0 &&
