@@ -6,8 +6,9 @@ import type { Redis } from "ioredis";
 import { Server } from "socket.io";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import type { Config } from "./config.js";
-import { connectRedis, whenRedisRecovers } from "./fanout/redis.js";
-import { OutageBacklog, type Broadcast } from "./fanout/outage-backlog.js";
+import { connectRedis } from "./fanout/redis.js";
+import { OutageBacklog } from "./fanout/outage-backlog.js";
+import { replayAfterOutages } from "./fanout/outage-replay.js";
 import { SocketIoFanOut } from "./fanout/socketio-fanout.js";
 import { devRoutes } from "./http/dev-routes.js";
 import { createMetrics, type Metrics } from "./http/metrics.js";
@@ -28,11 +29,6 @@ import { StartupError } from "./startup-error.js";
 
 /** Broadcasts kept for a replay during a Redis outage; past it, clients are made to catch up. */
 const OUTAGE_BACKLOG = 20_000;
-/**
- * The replay is sent again after this long, for nodes that reconnected to Redis later than this
- * one: ioredis retries at most every 2 s (fanout/redis.ts).
- */
-const REPLAY_AGAIN_MS = 4000;
 
 /** How long a stopping node still takes requests on its open sockets before refusing them. */
 const SHUTDOWN_LINGER_MS = 250;
@@ -148,23 +144,13 @@ export async function startGateway(
     metrics.disconnects.inc({ reason: cause }, sockets.length);
     return sockets.length;
   };
-  for (const client of [pub, sub]) client.on("close", () => backlog.keep());
-  whenRedisRecovers([pub, sub], () => {
-    const replay = (broadcasts: Broadcast[]) => {
-      for (const broadcast of broadcasts) broadcast();
-      metrics.replayed.inc(broadcasts.length);
-    };
-    const first = backlog.take();
-    replay(first.broadcasts);
-    log.warn({ broadcasts: first.broadcasts.length }, "redis back; replaying the outage");
-    // Again once every node has surely resubscribed, with what was broadcast meanwhile.
-    setTimeout(() => {
-      if (pub.status === "ready" && sub.status === "ready") backlog.settle();
-      const rest = backlog.take();
-      if (first.complete && rest.complete) return replay([...first.broadcasts, ...rest.broadcasts]);
+  replayAfterOutages(pub, sub, backlog, {
+    replayed: (count) => metrics.replayed.inc(count),
+    overflowed: () => {
       const sockets = closeAll("fanOutInterrupted");
       log.warn({ sockets }, "outage backlog overflowed; clients reconnect to catch up");
-    }, REPLAY_AGAIN_MS).unref();
+    },
+    log,
   });
   ready = true;
   log.info({ port, keyspace: config.cassandra.keyspace }, "gateway ready");
