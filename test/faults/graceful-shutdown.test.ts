@@ -5,6 +5,7 @@ import { RequestError } from "../../shared/client/index.js";
 import { ChatLoad, connectChatClient } from "../support/chat-load.js";
 import { eventually, sleep } from "../support/cluster.js";
 import { FaultStack } from "../support/fault-stack.js";
+import { isListening } from "../support/ports.js";
 
 /** The WebSocket close code a socket.io-client saw, from its "disconnect" details. */
 function closeCodes(socket: Socket): number[] {
@@ -57,6 +58,9 @@ describe("fault: a gateway node gets SIGTERM under load", function () {
     await sleep(5);
     const signalled = Date.now();
     const exited = leaving!.child.kill("SIGTERM");
+    // New connections are refused while the node still serves its open sockets.
+    while (await isListening(leaving!.port)) await sleep(5);
+    expect(client.socket.connected, "open socket when the listener closed").to.equal(true);
     const outcomes = await Promise.all(inFlight);
     const { code } = await exited;
     console.log(

@@ -9,17 +9,23 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Whether something accepts TCP connections on the loopback port now. */
+export function isListening(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    const answer = (listening: boolean) => () => {
+      socket.destroy();
+      resolve(listening);
+    };
+    socket.once("connect", answer(true));
+    socket.once("error", answer(false));
+  });
+}
+
 /** Resolves once something accepts TCP connections on the loopback port. */
 export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, "127.0.0.1");
-      socket.once("connect", () => resolve(true));
-      socket.once("error", () => resolve(false));
-      socket.once("close", () => socket.destroy());
-    }).catch(() => false);
-    if (open) return;
+  while (!(await isListening(port))) {
     if (Date.now() > deadline) throw new Error(`nothing listens on port ${port}`);
     await new Promise((r) => setTimeout(r, 50));
   }
