@@ -16,13 +16,15 @@ async function ask<T extends { ok: boolean }>(
   return answer as T & { ok: true };
 }
 
-export function gatewayTarget(env: NodeJS.ProcessEnv = process.env): Target {
-  // Nodes and generator read the same JWT settings, so the generator's tokens are accepted.
-  const config = loadConfig({ ...env, NODE_ENV: "development" });
+// Nodes and generator read the same JWT settings, so the generator's tokens are accepted.
+const config = loadConfig({ ...process.env, NODE_ENV: "development" });
+
+export const tokenFor = (userId: string) => signDevToken(config, userId, 6 * 3600);
+
+export function gatewayTarget(): Target {
   return {
     async connect(url, userId) {
-      const token = signDevToken(config, userId, 6 * 3600);
-      const socket = await openSocket<GatewaySocket>(url, { token });
+      const socket = await openSocket<GatewaySocket>(url, { token: tokenFor(userId) });
       const session: Session = {
         onMessage: (listener) => void socket.on("message:new", listener),
         onDisconnect: (listener) => void socket.on("disconnect", listener),

@@ -64,7 +64,9 @@ export async function startNodes(
       const id = `bench-${kind}-${i}`;
       const port = await freePort();
       const log = createWriteStream(path.join(RESULTS_DIR, `${id}.log`));
-      const child = spawn(process.execPath, ["--import", "tsx", ENTRY[kind]], {
+      // BENCH_NODE_ARGS passes flags to the nodes' node binary, e.g. --cpu-prof to profile them.
+      const nodeArgs = process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+      const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", ENTRY[kind]], {
         cwd: ROOT,
         env: {
           ...process.env,
