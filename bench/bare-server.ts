@@ -2,8 +2,9 @@
 // and no storage, auth or validation. Started as a child process by bench/nodes.ts.
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
-import { createAdapter } from "@socket.io/redis-adapter";
+import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { Server } from "socket.io";
+import msgpackParser from "socket.io-msgpack-parser";
 import { loadConfig } from "../gateway/config.js";
 import { connectRedis } from "../gateway/fanout/redis.js";
 import { createLogger } from "../gateway/logger.js";
@@ -24,7 +25,15 @@ const io = new Server<
   BareServerToClientEvents,
   InterServerEvents,
   { userId: string }
->(http, { adapter: createAdapter(pub, sub), serveClient: false });
+>(http, {
+  // The variants bench/options.ts can compare: sharded Pub/Sub (Redis 7) and the msgpack parser.
+  adapter:
+    process.env.BENCH_ADAPTER === "sharded"
+      ? createShardedAdapter(pub, sub)
+      : createAdapter(pub, sub),
+  ...(process.env.BENCH_PARSER === "msgpack" ? { parser: msgpackParser } : {}),
+  serveClient: false,
+});
 
 io.on("connection", (socket) => {
   const auth: unknown = socket.handshake.auth;

@@ -59,8 +59,12 @@ export async function runLoad(
   const startedAt = new Date().toISOString();
   const loadStart = os.loadavg().map((x) => round(x));
   if (opts.target === "gateway") await ensureKeyspace(opts.keyspace);
-  const target = opts.target === "gateway" ? gatewayTarget() : bareTarget();
-  const nodes = await startNodes(opts.target, opts.nodes, { CASSANDRA_KEYSPACE: opts.keyspace });
+  const target = opts.target === "gateway" ? gatewayTarget() : bareTarget(opts.parser);
+  const nodes = await startNodes(opts.target, opts.nodes, {
+    CASSANDRA_KEYSPACE: opts.keyspace,
+    BENCH_ADAPTER: opts.adapter,
+    BENCH_PARSER: opts.parser,
+  });
   const users: User[] = Array.from({ length: opts.users }, (_, i) => ({
     id: randomUUID(),
     node: i % nodes.length,

@@ -18,6 +18,9 @@ export type LoadOptions = {
   connectConcurrency: number;
   graceS: number;
   keyspace: string;
+  /** Bare target only: the Redis adapter and the Socket.IO parser to compare. */
+  adapter: "classic" | "sharded";
+  parser: "default" | "msgpack";
   json: string | null;
   quiet: boolean;
 };
@@ -36,6 +39,8 @@ export const DEFAULTS: LoadOptions = {
   connectConcurrency: 100,
   graceS: 10,
   keyspace: "chat_bench",
+  adapter: "classic",
+  parser: "default",
   json: null,
   quiet: false,
 };
@@ -54,6 +59,8 @@ export const USAGE = `usage: npm run bench:load -- [flags]
   --connect-concurrency N connections opened at once (${DEFAULTS.connectConcurrency})
   --grace S               seconds to wait for the last deliveries (${DEFAULTS.graceS})
   --keyspace NAME         bench keyspace, created if missing and reused (${DEFAULTS.keyspace})
+  --adapter classic|sharded  bare target: Redis adapter (${DEFAULTS.adapter})
+  --parser default|msgpack   bare target: Socket.IO parser (${DEFAULTS.parser})
   --json PATH             write the result as JSON (default bench/results/load-<time>.json)
   --quiet                 no live progress line`;
 
@@ -81,6 +88,8 @@ export function parseLoadOptions(argv: string[]): LoadOptions {
       "connect-concurrency": { type: "string" },
       grace: { type: "string" },
       keyspace: { type: "string" },
+      adapter: { type: "string" },
+      parser: { type: "string" },
       json: { type: "string" },
       quiet: { type: "boolean" },
       help: { type: "boolean" },
@@ -92,6 +101,10 @@ export function parseLoadOptions(argv: string[]): LoadOptions {
   }
   const target = values.target ?? DEFAULTS.target;
   if (target !== "gateway" && target !== "bare") throw new Error(`--target: ${target}`);
+  const adapter = values.adapter ?? DEFAULTS.adapter;
+  if (adapter !== "classic" && adapter !== "sharded") throw new Error(`--adapter: ${adapter}`);
+  const parser = values.parser ?? DEFAULTS.parser;
+  if (parser !== "default" && parser !== "msgpack") throw new Error(`--parser: ${parser}`);
   const d = DEFAULTS;
   return {
     target,
@@ -110,6 +123,8 @@ export function parseLoadOptions(argv: string[]): LoadOptions {
     ),
     graceS: num(values.grace, d.graceS, "grace"),
     keyspace: values.keyspace ?? d.keyspace,
+    adapter,
+    parser,
     json: values.json ?? null,
     quiet: values.quiet ?? false,
   };
