@@ -2,11 +2,10 @@
 // and no storage, auth or validation. Started as a child process by bench/nodes.ts.
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
-import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { Server } from "socket.io";
 import msgpackParser from "socket.io-msgpack-parser";
 import { loadConfig } from "../gateway/config.js";
-import { connectRedis } from "../gateway/fanout/redis.js";
+import { connectRedis, redisAdapter } from "../gateway/fanout/redis.js";
 import { createLogger } from "../gateway/logger.js";
 import { userRoom } from "../gateway/transport/types.js";
 import type { InterServerEvents } from "../shared/protocol.js";
@@ -26,11 +25,9 @@ const io = new Server<
   InterServerEvents,
   { userId: string }
 >(http, {
-  // The variants bench/options.ts can compare: sharded Pub/Sub (Redis 7) and the msgpack parser.
-  adapter:
-    process.env.BENCH_ADAPTER === "sharded"
-      ? createShardedAdapter(pub, sub)
-      : createAdapter(pub, sub),
+  // The variants bench/options.ts can compare: REDIS_ADAPTER as the gateway reads it, and the
+  // msgpack parser, which the gateway cannot use without changing the wire contract.
+  adapter: redisAdapter(config.redis.adapter, pub, sub),
   ...(process.env.BENCH_PARSER === "msgpack" ? { parser: msgpackParser } : {}),
   serveClient: false,
 });

@@ -6,6 +6,8 @@ import { Samples, Tally } from "./stats.js";
 type Pending = {
   sentAt: number;
   senderNode: number;
+  /** Sent after the ramp: only these count towards latency. */
+  measured: boolean;
   /** Recipient socket index -> its node; removed as deliveries arrive. */
   waiting: Map<number, number>;
   acked: boolean;
@@ -29,11 +31,17 @@ export class Ledger {
   }
 
   /** Call before the emit: deliveries can arrive before the acknowledgement. */
-  sending(clientMsgId: string, senderNode: number, recipients: Map<number, number>) {
+  sending(
+    clientMsgId: string,
+    senderNode: number,
+    recipients: Map<number, number>,
+    measured: boolean,
+  ) {
     this.sent++;
     this.sends.set(clientMsgId, {
       sentAt: performance.now(),
       senderNode,
+      measured,
       waiting: new Map(recipients),
       acked: false,
       failed: false,
@@ -69,7 +77,8 @@ export class Ledger {
     send.waiting.delete(socket);
     this.delivered++;
     // End to end means across nodes: the recipient's node is not the sender's.
-    if (node !== send.senderNode) this.latency.add(performance.now() - send.sentAt);
+    if (send.measured && node !== send.senderNode)
+      this.latency.add(performance.now() - send.sentAt);
   }
 
   /** True once every send is answered and every acknowledged send is fully delivered. */

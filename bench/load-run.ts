@@ -62,7 +62,7 @@ export async function runLoad(
   const target = opts.target === "gateway" ? gatewayTarget() : bareTarget(opts.parser);
   const nodes = await startNodes(opts.target, opts.nodes, {
     CASSANDRA_KEYSPACE: opts.keyspace,
-    BENCH_ADAPTER: opts.adapter,
+    REDIS_ADAPTER: opts.adapter,
     BENCH_PARSER: opts.parser,
   });
   const users: User[] = Array.from({ length: opts.users }, (_, i) => ({
@@ -215,7 +215,8 @@ async function sendPhase(
     const recipients = new Map(
       c.members.filter((m) => m !== sender).map((m) => [m, (users[m] as User).node] as const),
     );
-    ledger.sending(clientMsgId, (users[sender] as User).node, recipients);
+    const measured = performance.now() - start >= rampMs;
+    ledger.sending(clientMsgId, (users[sender] as User).node, recipients, measured);
     void (users[sender] as User).session?.send(c.ref, clientMsgId, content).then((o) => {
       ledger.answered(clientMsgId, o.ok ? null : o.code);
       if (opts.rate === "max") tick();

@@ -18,7 +18,7 @@ export type LoadOptions = {
   connectConcurrency: number;
   graceS: number;
   keyspace: string;
-  /** Bare target only: the Redis adapter and the Socket.IO parser to compare. */
+  /** The nodes' REDIS_ADAPTER, and (bare target only) the Socket.IO parser. */
   adapter: "classic" | "sharded";
   parser: "default" | "msgpack";
   json: string | null;
@@ -59,7 +59,7 @@ export const USAGE = `usage: npm run bench:load -- [flags]
   --connect-concurrency N connections opened at once (${DEFAULTS.connectConcurrency})
   --grace S               seconds to wait for the last deliveries (${DEFAULTS.graceS})
   --keyspace NAME         bench keyspace, created if missing and reused (${DEFAULTS.keyspace})
-  --adapter classic|sharded  bare target: Redis adapter (${DEFAULTS.adapter})
+  --adapter classic|sharded  REDIS_ADAPTER of the nodes (${DEFAULTS.adapter})
   --parser default|msgpack   bare target: Socket.IO parser (${DEFAULTS.parser})
   --json PATH             write the result as JSON (default bench/results/load-<time>.json)
   --quiet                 no live progress line`;

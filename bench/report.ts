@@ -50,7 +50,7 @@ export function loadTable(r: LoadResult): string {
       ["sent / acked", `${r.sends.sent} / ${r.sends.acked}`],
       ["deliveries", r.sends.deliveries],
       [
-        "e2e latency across nodes",
+        "e2e latency across nodes, after the ramp",
         `p50 ${l.p50}  p95 ${l.p95}  p99 ${l.p99}  max ${l.max} ms (n=${l.count})`,
       ],
       [

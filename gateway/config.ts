@@ -37,6 +37,7 @@ const envSchema = z
     MIGRATE_ON_START: bool.default(true),
     REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
     REDIS_CONNECT_TIMEOUT_S: int(1, 600).default(60),
+    REDIS_ADAPTER: z.enum(["classic", "sharded"]).default("classic"),
     MESSAGE_BUCKET_MS: int(1, 2_147_483_647).default(86_400_000),
     INBOX_SLOT_MS: int(1, 2_147_483_647).default(3_600_000),
   })
@@ -75,7 +76,7 @@ export type Config = {
     connectTimeoutS: number;
     migrateOnStart: boolean;
   };
-  redis: { url: string; connectTimeoutS: number };
+  redis: { url: string; connectTimeoutS: number; adapter: Env["REDIS_ADAPTER"] };
   storage: { messageBucketMs: number; inboxSlotMs: number };
 };
 
@@ -111,7 +112,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       connectTimeoutS: e.CASSANDRA_CONNECT_TIMEOUT_S,
       migrateOnStart: e.MIGRATE_ON_START,
     },
-    redis: { url: e.REDIS_URL, connectTimeoutS: e.REDIS_CONNECT_TIMEOUT_S },
+    redis: {
+      url: e.REDIS_URL,
+      connectTimeoutS: e.REDIS_CONNECT_TIMEOUT_S,
+      adapter: e.REDIS_ADAPTER,
+    },
     storage: { messageBucketMs: e.MESSAGE_BUCKET_MS, inboxSlotMs: e.INBOX_SLOT_MS },
   };
 }

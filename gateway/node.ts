@@ -1,12 +1,11 @@
 // Assembles one gateway node from its parts. Tests start several in one process with this.
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createAdapter } from "@socket.io/redis-adapter";
 import type { Redis } from "ioredis";
 import { Server } from "socket.io";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import type { Config } from "./config.js";
-import { connectRedis } from "./fanout/redis.js";
+import { connectRedis, redisAdapter } from "./fanout/redis.js";
 import { SocketIoFanOut } from "./fanout/socketio-fanout.js";
 import { createMetrics, type Metrics } from "./http/metrics.js";
 import { httpRoutes } from "./http/routes.js";
@@ -89,7 +88,7 @@ export async function startGateway(
   }
 
   const io: GatewayServer = new Server(http, {
-    adapter: createAdapter(pub, sub),
+    adapter: redisAdapter(config.redis.adapter, pub, sub),
     maxHttpBufferSize: MAX_FRAME_BYTES,
     serveClient: false,
   });

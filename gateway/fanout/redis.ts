@@ -1,3 +1,4 @@
+import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { Redis } from "ioredis";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
@@ -39,4 +40,9 @@ export async function connectRedis(
     );
   }
   return client;
+}
+
+/** The Socket.IO adapter: sharded Pub/Sub (Redis 7+) measured faster in bench/ (README "Performance"). */
+export function redisAdapter(kind: Config["redis"]["adapter"], pub: Redis, sub: Redis) {
+  return kind === "sharded" ? createShardedAdapter(pub, sub) : createAdapter(pub, sub);
 }
