@@ -8,7 +8,7 @@ import { gatewayTarget } from "./gateway-target.js";
 import { ensureKeyspace } from "./keyspace.js";
 import { Ledger } from "./ledger.js";
 import { perSocket, sampleMemory, type NodeMemory } from "./memory.js";
-import { startNodes, stopNodes } from "./nodes.js";
+import { cpuSeconds, startNodes, stopNodes } from "./nodes.js";
 import type { LoadOptions } from "./options.js";
 import { pool } from "./pool.js";
 import { round, Tally, type Percentiles } from "./stats.js";
@@ -44,6 +44,8 @@ export type LoadResult = {
   };
   errors: Record<string, number>;
   latencyMs: Percentiles;
+  /** CPU time per acknowledged send during the send phase: all nodes together, and the generator. */
+  cpuMsPerSend: { nodes: number; generator: number };
   memory: NodeMemory[];
 };
 
@@ -122,7 +124,14 @@ export async function runLoad(
     const conversations = await openConversations(users, opts);
 
     phase = "send";
+    const cpuBefore = await Promise.all(nodes.map((n) => cpuSeconds(n.pid)));
+    const generatorBefore = process.cpuUsage();
+    const ackedBefore = ledger.acked;
     const window = await sendPhase(users, conversations, ledger, opts);
+    const cpuAfter = await Promise.all(nodes.map((n) => cpuSeconds(n.pid)));
+    const generatorCpu = process.cpuUsage(generatorBefore);
+    const ackedInPhase = Math.max(1, ledger.acked - ackedBefore);
+    const nodesCpu = cpuAfter.reduce((sum, c, i) => sum + c - (cpuBefore[i] ?? 0), 0);
 
     phase = "drain";
     const drainUntil = performance.now() + opts.graceS * 1000;
@@ -155,6 +164,10 @@ export async function runLoad(
       },
       errors: ledger.errors.counts,
       latencyMs: ledger.latency.summary(),
+      cpuMsPerSend: {
+        nodes: round((nodesCpu * 1000) / ackedInPhase, 3),
+        generator: round((generatorCpu.user + generatorCpu.system) / 1000 / ackedInPhase, 3),
+      },
       memory,
     };
   } finally {

@@ -128,3 +128,11 @@ export async function heapUsedBytes(node: NodeProcess): Promise<number | null> {
     return null;
   }
 }
+
+/** CPU time (user + system) a process has used, in seconds (Linux, 100 ticks per second). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}

@@ -54,6 +54,10 @@ export function loadTable(r: LoadResult): string {
         `p50 ${l.p50}  p95 ${l.p95}  p99 ${l.p99}  max ${l.max} ms (n=${l.count})`,
       ],
       [
+        "CPU per acked send",
+        `${r.cpuMsPerSend.nodes} ms in the nodes, ${r.cpuMsPerSend.generator} ms in the generator`,
+      ],
+      [
         "lost / duplicated / unexpected",
         `${r.sends.lost} / ${r.sends.duplicated} / ${r.sends.unexpected}`,
       ],
