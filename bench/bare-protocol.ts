@@ -1,5 +1,5 @@
 // The bare fan-out server's events: a send carries its participants, since nothing is stored.
-import type { Message, SendAnswer, ServerToClientEvents } from "../shared/protocol.js";
+import type { SendAnswer, ServerToClientEvents } from "../shared/protocol.js";
 
 export type BareSendRequest = {
   conversationId: string;
@@ -13,5 +13,3 @@ export interface BareClientToServerEvents {
 }
 
 export type BareServerToClientEvents = Pick<ServerToClientEvents, "message:new">;
-
-export type { Message };
