@@ -40,6 +40,14 @@ const envSchema = z
     REDIS_ADAPTER: z.enum(["classic", "sharded"]).default("classic"),
     MESSAGE_BUCKET_MS: int(1, 2_147_483_647).default(86_400_000),
     INBOX_SLOT_MS: int(1, 2_147_483_647).default(3_600_000),
+    WEB_ROOT: z.string().min(1).default("web/dist"),
+    // Above the largest valid request (32 KiB), so a too-long request is answered, not cut off.
+    MAX_FRAME_BYTES: int(65_536, 100 * 1024 * 1024).default(1024 * 1024),
+    SEND_RATE_LIMIT: int(1, 1_000_000).default(60),
+    SEND_RATE_WINDOW_S: int(1, 3600).default(10),
+    MAX_SOCKETS_PER_USER: int(1, 10_000).default(10),
+    HANDSHAKES_PER_IP_PER_S: int(1, 100_000).default(50),
+    TRUST_PROXY: bool.default(false),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_PUBLIC_KEY) {
@@ -78,6 +86,18 @@ export type Config = {
   };
   redis: { url: string; connectTimeoutS: number; adapter: Env["REDIS_ADAPTER"] };
   storage: { messageBucketMs: number; inboxSlotMs: number };
+  /** The built web app, served at / outside production. */
+  webRoot: string;
+  limits: LimitsConfig;
+};
+
+export type LimitsConfig = {
+  maxFrameBytes: number;
+  sendRate: { points: number; windowS: number };
+  maxSocketsPerUser: number;
+  handshakesPerIpPerS: number;
+  /** Take the client address from the last X-Forwarded-For entry (set by our load balancer). */
+  trustProxy: boolean;
 };
 
 export class ConfigError extends Error {}
@@ -118,6 +138,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       adapter: e.REDIS_ADAPTER,
     },
     storage: { messageBucketMs: e.MESSAGE_BUCKET_MS, inboxSlotMs: e.INBOX_SLOT_MS },
+    webRoot: e.WEB_ROOT,
+    limits: {
+      maxFrameBytes: e.MAX_FRAME_BYTES,
+      sendRate: { points: e.SEND_RATE_LIMIT, windowS: e.SEND_RATE_WINDOW_S },
+      maxSocketsPerUser: e.MAX_SOCKETS_PER_USER,
+      handshakesPerIpPerS: e.HANDSHAKES_PER_IP_PER_S,
+      trustProxy: e.TRUST_PROXY,
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
 
 export type { Logger };
 
@@ -15,6 +15,16 @@ const REDACT = [
   "*.password",
 ];
 
-export function createLogger(level: string, nodeId: string): Logger {
-  return pino({ level, base: { node: nodeId }, redact: { paths: REDACT, censor: "[redacted]" } });
+/** Logs JSON lines to stdout, or to `destination` (tests read them from there). */
+export function createLogger(
+  level: string,
+  nodeId: string,
+  destination?: DestinationStream,
+): Logger {
+  const options = {
+    level,
+    base: { node: nodeId },
+    redact: { paths: REDACT, censor: "[redacted]" },
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

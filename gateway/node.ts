@@ -7,8 +7,10 @@ import { createTokenVerifier } from "./auth/token-verifier.js";
 import type { Config } from "./config.js";
 import { connectRedis, redisAdapter } from "./fanout/redis.js";
 import { SocketIoFanOut } from "./fanout/socketio-fanout.js";
+import { devRoutes } from "./http/dev-routes.js";
 import { createMetrics, type Metrics } from "./http/metrics.js";
 import { httpRoutes } from "./http/routes.js";
+import { createLimits } from "./limits/limits.js";
 import { createLogger, type Logger } from "./logger.js";
 import { ConversationService } from "./services/conversation-service.js";
 import { MessageService } from "./services/message-service.js";
@@ -17,15 +19,8 @@ import { ConversationRepository } from "./storage/conversation-repository.js";
 import { MessageRepository } from "./storage/message-repository.js";
 import { migrate } from "./storage/migrate.js";
 import { attachConnections } from "./transport/connection.js";
-import type { GatewayServer } from "./transport/types.js";
+import { userRoom, type GatewayServer } from "./transport/types.js";
 import { StartupError } from "./startup-error.js";
-
-/**
- * Frames above this close the connection in the transport before any handler runs. It is well
- * above the largest valid request, so an oversized request gets a PAYLOAD_TOO_LARGE answer
- * (request-handlers.ts) on a socket that stays open.
- */
-export const MAX_FRAME_BYTES = 1024 * 1024;
 
 export type GatewayNode = {
   config: Config;
@@ -62,13 +57,17 @@ export async function startGateway(
 
   // HTTP first: /healthz answers at once and /readyz says 503 until storage and Redis answer.
   const http = createServer(
-    httpRoutes(async () => {
-      const checks = {
-        cassandra: db ? await db.ping(1000) : false,
-        redis: pub ? await pingRedis(pub) : false,
-      };
-      return { ready: ready && checks.cassandra && checks.redis, checks };
-    }, metrics),
+    httpRoutes(
+      async () => {
+        const checks = {
+          cassandra: db ? await db.ping(1000) : false,
+          redis: pub ? await pingRedis(pub) : false,
+        };
+        return { ready: ready && checks.cassandra && checks.redis, checks };
+      },
+      metrics,
+      config.env === "production" ? undefined : devRoutes(config),
+    ),
   );
   const port = await listen(http, config.port, config.host);
   log.info({ port }, "http listening");
@@ -89,7 +88,10 @@ export async function startGateway(
 
   const io: GatewayServer = new Server(http, {
     adapter: redisAdapter(config.redis.adapter, pub, sub),
-    maxHttpBufferSize: MAX_FRAME_BYTES,
+    // Frames above this close the connection in the transport before any handler runs; it is
+    // above the largest valid request, so an oversized request is answered PAYLOAD_TOO_LARGE
+    // (request-handlers.ts) on a socket that stays open.
+    maxHttpBufferSize: config.limits.maxFrameBytes,
     serveClient: false,
   });
   const fanOut = new SocketIoFanOut(io, (event, users) => metrics.deliveries.inc({ event }, users));
@@ -103,9 +105,15 @@ export async function startGateway(
     fanOut,
     log,
   );
+  const limits = createLimits(config.limits, {
+    redis: pub,
+    countSockets: async (userId) => (await io.in(userRoom(userId)).fetchSockets()).length,
+    log,
+  });
   attachConnections(io, {
     verify: createTokenVerifier(config.jwt),
     isReady: () => ready,
+    limits,
     services: { messages, conversations },
     metrics,
     log,

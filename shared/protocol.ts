@@ -109,9 +109,10 @@ export type InterServerEvents = Record<string, never>;
 
 export type SocketData = { userId: string; tokenExpiresAt: number };
 
+/** Why a handshake was refused for load: too many from one address, or the user's sockets. */
+export type LimitReason = "handshakes" | "sockets";
+
 export type ConnectErrorData =
   | { code: "UNAUTHORIZED"; reason: AuthRefusalReason }
-  | {
-      code: "UNAVAILABLE" | "RATE_LIMITED";
-      reason: string;
-    };
+  | { code: "UNAVAILABLE"; reason: string }
+  | { code: "RATE_LIMITED"; reason: LimitReason; retryAfterMs?: number };

@@ -1,9 +1,11 @@
 // Handshake authentication (../shared/PROTOCOL.md, "Connecting"), with tokens crafted here by
 // jsonwebtoken against the node's configured secret.
+import { createHmac, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { expect } from "chai";
 import jwt from "jsonwebtoken";
 import { Manager } from "socket.io-client";
 import type { AuthRefusalReason, Message } from "../shared/protocol.js";
+import { type Refusal, refusalOf } from "./support/answers.js";
 import {
   type Client,
   collect,
@@ -12,26 +14,17 @@ import {
   ok,
   sleep,
   TestCluster,
+  QUIET_MS,
 } from "./support/cluster.js";
 
-type Refusal = { message: string; data: unknown };
-const QUIET_MS = 300;
 const nowS = () => Math.floor(Date.now() / 1000);
 const b64url = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
 /** The handshake's refusal, or a failure if it was accepted. */
-async function refusal(
+const refusal = (
   cluster: TestCluster,
   opts: { token?: string | null; headers?: Record<string, string> },
-): Promise<Refusal> {
-  const outcome = await cluster.connect(cluster.nodes[0]!, newUserId(), opts).then(
-    (client) => ({ accepted: client.id }),
-    (err: unknown) => ({ refused: err }),
-  );
-  if (!("refused" in outcome)) throw new Error("the handshake was accepted");
-  expect(outcome.refused).to.be.instanceOf(Error);
-  return outcome.refused as Refusal;
-}
+): Promise<Refusal> => refusalOf(cluster.connect(cluster.nodes[0]!, newUserId(), opts));
 
 /** Refused with message UNAUTHORIZED and data exactly { code: "UNAUTHORIZED", reason }. */
 async function expectRefused(
@@ -158,6 +151,20 @@ describe("handshake authentication", function () {
       await expectRefused(cluster, { token: sign(newUserId(), { algorithm: "HS384" }) }, [
         "invalid",
       ]);
+    });
+
+    it("invalid: nbf further ahead than the clock tolerance; within it, accepted", async () => {
+      const tolerance = node().config.jwt.clockToleranceS;
+      const notYet = (user: string, aheadS: number) =>
+        jwt.sign({ sub: user, nbf: nowS() + aheadS, exp: nowS() + 3600 }, secret(), {
+          algorithm: "HS256",
+        });
+      await expectRefused(cluster, { token: notYet(newUserId(), tolerance + 60) }, ["invalid"]);
+      const user = newUserId();
+      const skewed = await cluster.connect(node(), user, {
+        token: notYet(user, Math.max(1, tolerance - 2)),
+      });
+      await expectActsAs(skewed, user);
     });
 
     it("the same reasons through the Authorization header", async () => {
@@ -304,6 +311,61 @@ describe("handshake authentication", function () {
         expect(reason, JSON.stringify(opts)).to.equal("invalid");
       }
     });
+  });
+
+  describe("with JWT_PUBLIC_KEY", () => {
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const pem = (key: KeyObject) => key.export({ type: "spki", format: "pem" }).toString();
+
+    /** An HS256 token whose HMAC key is `key`, built by hand: jsonwebtoken refuses to sign it. */
+    const hmacSigned = (key: string, user: string) => {
+      const head = `${b64url({ alg: "HS256", typ: "JWT" })}.${b64url({ sub: user, exp: nowS() + 3600 })}`;
+      return `${head}.${createHmac("sha256", key).update(head).digest("base64url")}`;
+    };
+
+    for (const { name, keys, algorithm, wrong } of [
+      { name: "RSA", keys: rsa, algorithm: "RS256", wrong: { keys: ec, algorithm: "ES256" } },
+      { name: "EC P-256", keys: ec, algorithm: "ES256", wrong: { keys: rsa, algorithm: "RS256" } },
+    ] as const) {
+      describe(`an ${name} key`, () => {
+        const keyed = new TestCluster();
+        before(() => keyed.start(1, { JWT_PUBLIC_KEY: pem(keys.publicKey) }));
+        after(() => keyed.stop());
+        const signWith = (user: string, key: KeyObject, alg: jwt.Algorithm) =>
+          jwt.sign({}, key, { algorithm: alg, subject: user, expiresIn: 3600 });
+
+        it(`accepts ${algorithm} signed with the private key`, async () => {
+          const user = newUserId();
+          const token = signWith(user, keys.privateKey, algorithm);
+          await expectActsAs(await keyed.connect(keyed.nodes[0]!, user, { token }), user);
+        });
+
+        it("refuses HS256 keyed with the public key PEM (key confusion), or with JWT_SECRET", async () => {
+          const publicPem = keyed.nodes[0]!.config.jwt.publicKey!;
+          for (const token of [
+            hmacSigned(publicPem, newUserId()),
+            hmacSigned(keyed.nodes[0]!.config.jwt.secret, newUserId()),
+          ]) {
+            await expectRefused(keyed, { token }, ["invalid"]);
+          }
+        });
+
+        it(`refuses ${wrong.algorithm} and ${algorithm} from another key`, async () => {
+          const foreign = (
+            algorithm === "RS256"
+              ? generateKeyPairSync("rsa", { modulusLength: 2048 })
+              : generateKeyPairSync("ec", { namedCurve: "P-256" })
+          ).privateKey;
+          for (const token of [
+            signWith(newUserId(), wrong.keys.privateKey, wrong.algorithm),
+            signWith(newUserId(), foreign, algorithm),
+          ]) {
+            await expectRefused(keyed, { token }, ["invalid"]);
+          }
+        });
+      });
+    }
   });
 });
 

@@ -15,7 +15,11 @@ describe("history paging across time buckets", function () {
   let sent: Message[] = [];
 
   before(async () => {
-    const [node] = await cluster.start(1, { MESSAGE_BUCKET_MS: String(BUCKET_MS) });
+    const [node] = await cluster.start(1, {
+      MESSAGE_BUCKET_MS: String(BUCKET_MS),
+      // One user loads the whole history as fast as it can.
+      SEND_RATE_LIMIT: String(TOTAL),
+    });
     const alice = newUserId();
     client = await cluster.connect(node!, alice);
     const open = await ok(client, "conversation:open", { peerId: newUserId() });

@@ -4,6 +4,7 @@ import { expect } from "chai";
 import { v1 as timeUuid, v4 as randomUuid } from "uuid";
 import { compareMessageIds, messageIdTime } from "../shared/message-id.js";
 import type { Conversation, ErrorCode, Message, RequestEvent } from "../shared/protocol.js";
+import { emitWithoutAck, expectFailure, raw } from "./support/answers.js";
 import {
   type Client,
   collect,
@@ -12,6 +13,7 @@ import {
   ok,
   sleep,
   TestCluster,
+  QUIET_MS,
 } from "./support/cluster.js";
 
 const V1_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
@@ -24,48 +26,6 @@ const MESSAGE_KEYS = [
   "senderId",
   "sentAt",
 ];
-/** How long a negative check waits after its positive control has arrived. */
-const QUIET_MS = 300;
-
-/** Any payload, typed or not, with its answer (or the ack timeout's rejection). */
-async function raw(
-  client: Client,
-  event: RequestEvent,
-  payload: unknown,
-  timeoutMs = 5000,
-): Promise<unknown> {
-  const timed = client.timeout(timeoutMs);
-  return (timed.emitWithAck as (ev: string, p: unknown) => Promise<unknown>).call(
-    timed,
-    event,
-    payload,
-  );
-}
-
-/** Emits a request without an acknowledgement callback. */
-function emitWithoutAck(client: Client, event: RequestEvent, payload: unknown) {
-  (client.emit as (ev: string, p: unknown) => void).call(client, event, payload);
-}
-
-/** A failing answer is exactly `{ ok: false, error: { code, message } }`, message non-empty. */
-function expectFailure(answer: unknown, code: ErrorCode, what: string) {
-  const shown = `${what} → ${JSON.stringify(answer)}`;
-  expect(answer, shown).to.be.an("object");
-  const a = answer as Record<string, unknown>;
-  expect(Object.keys(a).sort(), shown).to.deep.equal(["error", "ok"]);
-  expect(a.ok, shown).to.equal(false);
-  expect(a.error, shown).to.be.an("object");
-  const error = a.error as Record<string, unknown>;
-  expect(error.code, shown).to.equal(code);
-  expect(error.message, shown).to.be.a("string");
-  expect((error.message as string).trim(), shown).to.not.equal("");
-  const allowed =
-    code === "RATE_LIMITED" ? ["code", "message", "retryAfterMs"] : ["code", "message"];
-  expect(
-    Object.keys(error).filter((k) => !allowed.includes(k)),
-    shown,
-  ).to.deep.equal([]);
-}
 
 async function fails(client: Client, event: RequestEvent, payload: unknown, code: ErrorCode) {
   const what = `${event} ${JSON.stringify(payload)?.slice(0, 160)}`;

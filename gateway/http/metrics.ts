@@ -24,6 +24,17 @@ export function createMetrics(opts: { defaultMetrics: boolean }) {
       buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    sends: new Counter({
+      name: "chat_messages_sent_total",
+      help: "message:send requests answered ok (a message stored, or a retry of one)",
+      registers: [registry],
+    }),
+    handshakeRefusals: new Counter({
+      name: "chat_handshake_refusals_total",
+      help: "Handshakes refused, by error code and reason",
+      labelNames: ["code", "reason"] as const,
+      registers: [registry],
+    }),
     deliveries: new Counter({
       name: "chat_fanout_total",
       help: "Events handed to fan-out, by event, counted per recipient user",

@@ -2,15 +2,20 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Metrics } from "./metrics.js";
 
 export type Readiness = () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
+/** Takes the requests the fixed endpoints do not, or calls `notFound`. */
+export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse, notFound: () => void) => void;
 
 /** The plain HTTP endpoints; Socket.IO takes its own path before these are reached. */
-export function httpRoutes(readiness: Readiness, metrics: Metrics) {
+export function httpRoutes(readiness: Readiness, metrics: Metrics, extra?: ExtraRoutes) {
   return (req: IncomingMessage, res: ServerResponse) => {
     const send = (status: number, body: string, type = "application/json") => {
       res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
       res.end(body);
     };
     const path = (req.url ?? "/").split("?")[0];
+    const notFound = () => send(404, '{"error":"not found"}');
+    const fixed = path === "/healthz" || path === "/readyz" || path === "/metrics";
+    if (!fixed) return extra ? extra(req, res, notFound) : notFound();
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, '{"error":"method"}');
     switch (path) {
       case "/healthz":
@@ -24,8 +29,6 @@ export function httpRoutes(readiness: Readiness, metrics: Metrics) {
         return void metrics.registry
           .metrics()
           .then((text) => send(200, text, metrics.registry.contentType));
-      default:
-        return send(404, '{"error":"not found"}');
     }
   };
 }

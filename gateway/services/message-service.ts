@@ -91,7 +91,9 @@ export class MessageService {
 
     await this.persist(conversation, message);
     this.fanOut.messageNew(conversation.participantIds, toWire(message), socketId);
-    this.messages
+    // Marked before the ack, so a retry after it (on any node) finds the send finished and
+    // delivers nothing again. If the mark fails, a retry re-applies the same idempotent writes.
+    await this.messages
       .recordClientId(message, true)
       .catch((err: unknown) =>
         this.log.warn({ err }, "send not marked committed; a retry re-applies it"),

@@ -1,8 +1,10 @@
 // The handshake and a socket's life: authenticate, join the user's room, expire with the token.
 import type { ExtendedError } from "socket.io";
-import type { ConnectErrorData } from "../../shared/protocol.js";
+import type { ConnectErrorData, LimitReason } from "../../shared/protocol.js";
 import { AuthRefusal, type Identity } from "../auth/token-verifier.js";
+import { GatewayError } from "../errors.js";
 import type { Metrics } from "../http/metrics.js";
+import type { Limits } from "../limits/limits.js";
 import type { Logger } from "../logger.js";
 import { registerRequestHandlers, type Services } from "./request-handlers.js";
 import { userRoom, type GatewayServer, type GatewaySocket } from "./types.js";
@@ -46,27 +48,64 @@ export function attachConnections(
   deps: {
     verify: (token: string) => Identity;
     isReady: () => boolean;
+    limits: Limits;
     services: Services;
     metrics: Metrics;
     log: Logger;
   },
 ) {
-  const { log, metrics } = deps;
-  io.use((socket, next) => {
-    if (!deps.isReady()) return next(refuse({ code: "UNAVAILABLE", reason: "starting" }));
-    const token = tokenOf(socket);
-    if (!token) return next(refuse({ code: "UNAUTHORIZED", reason: "missing" }));
+  const { log, metrics, limits } = deps;
+
+  /** Runs a limit; its RATE_LIMITED becomes the handshake's refusal (null: within the limit). */
+  async function within(
+    reason: LimitReason,
+    check: Promise<void>,
+  ): Promise<ConnectErrorData | null> {
     try {
-      const identity = deps.verify(token);
-      socket.data.userId = identity.userId;
-      socket.data.tokenExpiresAt = identity.expiresAt;
-      next();
+      await check;
+      return null;
+    } catch (err) {
+      if (!(err instanceof GatewayError) || err.code !== "RATE_LIMITED") throw err;
+      const { retryAfterMs } = err;
+      return { code: "RATE_LIMITED", reason, ...(retryAfterMs ? { retryAfterMs } : {}) };
+    }
+  }
+
+  /** Why the handshake is refused, or null when it is admitted. */
+  async function admit(socket: GatewaySocket): Promise<ConnectErrorData | null> {
+    if (!deps.isReady()) return { code: "UNAVAILABLE", reason: "starting" };
+    // Before the token: a flood of handshakes must not cost a signature check each.
+    const tooFast = await within("handshakes", limits.handshake(socket.handshake));
+    if (tooFast) return tooFast;
+    const token = tokenOf(socket);
+    if (!token) return { code: "UNAUTHORIZED", reason: "missing" };
+    let identity: Identity;
+    try {
+      identity = deps.verify(token);
     } catch (err) {
       if (!(err instanceof AuthRefusal)) log.error({ err }, "token verification failed");
-      const reason = err instanceof AuthRefusal ? err.reason : "invalid";
-      log.debug({ reason, ip: socket.handshake.address }, "handshake refused");
-      next(refuse({ code: "UNAUTHORIZED", reason }));
+      return { code: "UNAUTHORIZED", reason: err instanceof AuthRefusal ? err.reason : "invalid" };
     }
+    const tooMany = await within("sockets", limits.socket(identity.userId));
+    if (tooMany) return tooMany;
+    socket.data.userId = identity.userId;
+    socket.data.tokenExpiresAt = identity.expiresAt;
+    return null;
+  }
+
+  io.use((socket, next) => {
+    admit(socket).then(
+      (refusal) => {
+        if (!refusal) return next();
+        metrics.handshakeRefusals.inc({ code: refusal.code, reason: refusal.reason });
+        log.debug({ ...refusal, ip: socket.handshake.address }, "handshake refused");
+        next(refuse(refusal));
+      },
+      (err: unknown) => {
+        log.error({ err }, "handshake failed");
+        next(refuse({ code: "UNAVAILABLE", reason: "internal" }));
+      },
+    );
   });
 
   io.on("connection", (socket) => {
@@ -75,7 +114,7 @@ export function attachConnections(
     metrics.sockets.inc();
     log.debug({ user, socket: socket.id }, "socket connected");
     expireWithToken(socket);
-    registerRequestHandlers(socket, deps.services, metrics, log);
+    registerRequestHandlers(socket, deps.services, { limits, metrics, log });
     socket.on("disconnect", (reason) => {
       metrics.sockets.dec();
       log.debug({ user, socket: socket.id, reason }, "socket disconnected");

@@ -5,6 +5,7 @@ import type { Answer, ClientToServerEvents, RequestEvent } from "../../shared/pr
 import { requestSchemas, type ValidRequest } from "../../shared/schemas.js";
 import { badRequest, payloadTooLarge, toFailure } from "../errors.js";
 import type { Metrics } from "../http/metrics.js";
+import type { Limits } from "../limits/limits.js";
 import type { Logger } from "../logger.js";
 import { toConversation, type ConversationService } from "../services/conversation-service.js";
 import type { MessageService } from "../services/message-service.js";
@@ -49,10 +50,11 @@ function describeIssue(issues: { path: PropertyKey[]; message: string }[]): stri
 export function registerRequestHandlers(
   socket: GatewaySocket,
   services: Services,
-  metrics: Metrics,
-  log: Logger,
+  deps: { limits: Limits; metrics: Metrics; log: Logger },
 ) {
+  const { limits, metrics } = deps;
   const ctx: Context = { userId: socket.data.userId, socketId: socket.id };
+  let requests = 0;
 
   function on<E extends RequestEvent>(event: E, route: Route<E>) {
     const listener = async (payload: unknown, ack: unknown) => {
@@ -60,6 +62,8 @@ export function registerRequestHandlers(
       if (typeof ack !== "function") return;
       const answer = ack as (a: Answer) => void;
       const started = performance.now();
+      // Unique on this node: socket ids are random, the counter is per socket.
+      const log = deps.log.child({ req: `${socket.id}.${++requests}`, event, user: ctx.userId });
       let result: Answer;
       const parsed = requestSchemas[event].safeParse(payload);
       try {
@@ -67,10 +71,13 @@ export function registerRequestHandlers(
         if (!parsed.success) throw invalid(payload, parsed.error.issues);
         result = { ok: true, ...(await route(ctx, parsed.data as ValidRequest<E>)) };
       } catch (err) {
-        result = toFailure(err, log.child({ event, user: ctx.userId }));
+        result = toFailure(err, log);
       }
-      metrics.requests.inc({ event, outcome: result.ok ? "ok" : result.error.code });
-      metrics.latency.observe({ event }, (performance.now() - started) / 1000);
+      const seconds = (performance.now() - started) / 1000;
+      const outcome = result.ok ? "ok" : result.error.code;
+      metrics.requests.inc({ event, outcome });
+      metrics.latency.observe({ event }, seconds);
+      log.debug({ outcome, ms: Math.round(seconds * 1000) }, "request answered");
       answer(result);
     };
     // Payloads arrive as unknown whatever the event map promises; the schema decides what they are.
@@ -82,9 +89,12 @@ export function registerRequestHandlers(
   }
 
   const { messages, conversations } = services;
-  on("message:send", async (c, req) => ({
-    message: await messages.send(c.userId, req, c.socketId),
-  }));
+  on("message:send", async (c, req) => {
+    await limits.send(c.userId);
+    const message = await messages.send(c.userId, req, c.socketId);
+    metrics.sends.inc();
+    return { message };
+  });
   on("history:fetch", (c, req) => messages.history(c.userId, req));
   on("history:since", (c, req) => messages.since(c.userId, req));
   on("conversations:list", (c, req) => conversations.list(c.userId, req.limit, req.cursor));

@@ -1,5 +1,6 @@
 // Starts real gateway nodes in-process against the test keyspace, and typed clients for them.
 import { randomUUID } from "node:crypto";
+import type { DestinationStream } from "pino";
 import { io as connect, type Socket } from "socket.io-client";
 import { signDevToken } from "../../gateway/auth/dev-token.js";
 import { loadConfig, type Config } from "../../gateway/config.js";
@@ -35,11 +36,18 @@ export class TestCluster {
   readonly nodes: GatewayNode[] = [];
   private readonly clients: Client[] = [];
 
-  async start(count = 1, env: Record<string, string> = {}): Promise<GatewayNode[]> {
+  /** Starts nodes; `logTo` receives their log lines. */
+  async start(
+    count = 1,
+    env: Record<string, string> = {},
+    logTo?: DestinationStream,
+  ): Promise<GatewayNode[]> {
     const started = await Promise.all(
       Array.from({ length: count }, (_, i) => {
         const config = testConfig({ NODE_ID: `test-node-${this.nodes.length + i}`, ...env });
-        return startGateway(config, { logger: createLogger(config.logLevel, config.nodeId) });
+        return startGateway(config, {
+          logger: createLogger(config.logLevel, config.nodeId, logTo),
+        });
       }),
     );
     this.nodes.push(...started);
@@ -56,12 +64,16 @@ export class TestCluster {
   async connect(
     node: GatewayNode,
     userId: string,
-    opts: { token?: string | null; headers?: Record<string, string> } = {},
+    opts: {
+      token?: string | null;
+      headers?: Record<string, string>;
+      transport?: "websocket" | "polling";
+    } = {},
   ): Promise<Client> {
     const token = opts.token === undefined ? this.token(userId) : opts.token;
     const client: Client = connect(node.url, {
       auth: token === null ? {} : { token },
-      transports: ["websocket"],
+      transports: [opts.transport ?? "websocket"],
       reconnection: false,
       forceNew: true,
       extraHeaders: opts.headers,
@@ -72,6 +84,13 @@ export class TestCluster {
       client.once("connect_error", (err) => reject(err));
     });
     return client;
+  }
+
+  /** Stops one node; `start(1, { PORT: String(node.port) })` brings it back on the same port. */
+  async stopNode(node: GatewayNode): Promise<void> {
+    const index = this.nodes.indexOf(node);
+    if (index >= 0) this.nodes.splice(index, 1);
+    await node.stop();
   }
 
   async stop(): Promise<void> {
@@ -121,5 +140,8 @@ export async function eventually(check: () => boolean, timeoutMs = 5000, what = 
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** How long a negative check ("nothing arrived") waits after its positive control has arrived. */
+export const QUIET_MS = 300;
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,383 @@
+// The typed client of the gateway that the web app, the load generator and the tests share.
+// Runs in browsers and Node alike: socket.io-client is the transport, no Node-only imports.
+import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
+import { v4 as uuidv4 } from "uuid";
+import { compareMessageIds } from "../message-id.js";
+import type {
+  Answer,
+  ClientToServerEvents,
+  ConnectErrorData,
+  Conversation,
+  Message,
+  ReceiptEvent,
+  RequestEvent,
+  SendRequest,
+  ServerToClientEvents,
+  TypingEvent,
+} from "../protocol.js";
+import { Emitter } from "./emitter.js";
+import { RequestError } from "./request-error.js";
+import { SeenIds } from "./seen-ids.js";
+
+export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/**
+ * `connecting` until the first connection, `reconnecting` after one was lost (the client keeps
+ * trying), `closed` when it stopped for good: `close()`, a refused token or an expired session.
+ */
+export type ConnectionStatus = "connecting" | "connected" | "reconnecting" | "closed";
+export type StatusChange = { status: ConnectionStatus; reason?: string };
+
+export type ChatClientEvents = {
+  status: StatusChange;
+  /** Every message the client learns of, once: live, acknowledged sends, and caught up. */
+  message: Message;
+  receipt: ReceiptEvent;
+  typing: TypingEvent;
+  conversation: Conversation;
+  /** A catch-up after a (re)connection finished; `messages` of them were missed. */
+  synced: { messages: number };
+};
+
+export type RequestPayload<E extends RequestEvent> = Parameters<ClientToServerEvents[E]>[0];
+type AnswerOf<E extends RequestEvent> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0];
+export type RequestResult<E extends RequestEvent> = Extract<AnswerOf<E>, { ok: true }>;
+
+export type SendInput = { content: string; clientMsgId?: string } & (
+  { conversationId: string } | { recipientId: string }
+);
+
+export type ChatClientOptions = {
+  url: string;
+  /** A token, or a function asked for one at every (re)connection (e.g. to refresh it). */
+  token: string | (() => string | Promise<string>);
+  /** How long a request waits for the connection and its answer; 10 s. */
+  requestTimeoutMs?: number;
+  /** How long `send` keeps retrying before it gives up; 60 s. */
+  sendTimeoutMs?: number;
+  /** First pause between retries, doubled on each retry up to 5 s; 250 ms. */
+  retryDelayMs?: number;
+  /** Messages per `history:since` page during a catch-up; 100 (the gateway's maximum). */
+  catchUpPageSize?: number;
+  /** Passed to socket.io-client (e.g. `transports`, `reconnectionDelayMax`). */
+  socket?: Partial<ManagerOptions & SocketOptions>;
+};
+
+/** A fresh `clientMsgId`: a v4 UUID (crypto.getRandomValues works on plain-http pages too). */
+export const newClientMsgId = (): string => uuidv4();
+
+const MAX_RETRY_DELAY_MS = 5000;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class ChatClient extends Emitter<ChatClientEvents> {
+  readonly socket: ChatSocket;
+  private state: StatusChange = { status: "closed", reason: "not connected yet" };
+  private readonly seen = new SeenIds();
+  /** Per tracked conversation, the newest message id up to which nothing is missing. */
+  private readonly cursors = new Map<string, string | null>();
+  /** Conversations whose catch-up has not finished; their cursors wait for it. */
+  private readonly syncing = new Set<string>();
+  /** Newest live message ids of syncing conversations, applied when their catch-up ends. */
+  private readonly deferred = new Map<string, string>();
+  private everConnected = false;
+  private expired = false;
+  private refusals = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly options: ChatClientOptions) {
+    super();
+    const { token } = options;
+    this.socket = io(options.url, {
+      reconnectionDelay: 500,
+      reconnectionDelayMax: MAX_RETRY_DELAY_MS,
+      ...options.socket,
+      autoConnect: false,
+      auth: (cb) => {
+        void Promise.resolve(typeof token === "function" ? token() : token).then(
+          (t) => cb({ token: t }),
+          () => cb({}), // refused as "missing", which closes the client with that reason
+        );
+      },
+    });
+    const s = this.socket;
+    s.on("connect", () => this.onConnect());
+    s.on("connect_error", (err) => this.onConnectError(err));
+    s.on("disconnect", (reason) => this.onDisconnect(reason));
+    s.on("message:new", (m) => this.accept(m));
+    s.on("receipt", (r) => this.emit("receipt", r));
+    s.on("typing", (t) => this.emit("typing", t));
+    s.on("conversation:new", (c) => {
+      this.trackConversation(c);
+      this.emit("conversation", c);
+    });
+    s.on("session:expired", () => (this.expired = true));
+  }
+
+  get status(): ConnectionStatus {
+    return this.state.status;
+  }
+
+  /** Opens the connection; resolves once connected, rejects if the client closes first. */
+  connect(): Promise<void> {
+    if (this.state.status === "closed") {
+      this.setStatus({ status: this.everConnected ? "reconnecting" : "connecting" });
+      this.socket.connect();
+    }
+    return this.whenConnected(Infinity);
+  }
+
+  close(): void {
+    clearTimeout(this.retryTimer);
+    this.setStatus({ status: "closed", reason: "closed by the client" });
+    this.socket.disconnect();
+  }
+
+  /**
+   * Catch up on this conversation after every reconnection from `lastMessageId` (the newest
+   * message the caller has; null: it has none). Conversations the client sees messages of, opens,
+   * creates or lists are tracked without asking.
+   */
+  track(conversationId: string, lastMessageId: string | null = null): void {
+    if (!this.cursors.has(conversationId)) this.cursors.set(conversationId, null);
+    if (lastMessageId) this.advance(conversationId, lastMessageId);
+  }
+
+  /**
+   * A typed request: resolves with the ok answer, rejects with a RequestError carrying the
+   * gateway's code, `TIMEOUT` when no answer came within `timeoutMs` (waiting for a connection
+   * included), or `DISCONNECTED` when the connection dropped first. Never sent twice.
+   */
+  async request<E extends RequestEvent>(
+    event: E,
+    payload: RequestPayload<E>,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<RequestResult<E>> {
+    const answer = await this.call(event, payload, opts.timeoutMs);
+    this.observe(event, payload, answer);
+    return answer;
+  }
+
+  /**
+   * Sends a message and resolves with it once the gateway stored it. Retried with the same
+   * `clientMsgId` (so stored once) across timeouts, lost connections and UNAVAILABLE answers
+   * until acknowledged or `sendTimeoutMs` passed; the message is also emitted as `message`.
+   */
+  async send(input: SendInput): Promise<Message> {
+    const request = { ...input, clientMsgId: input.clientMsgId ?? newClientMsgId() } as SendRequest;
+    const deadline = Date.now() + (this.options.sendTimeoutMs ?? 60_000);
+    const perAttempt = this.options.requestTimeoutMs ?? 10_000;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const timeoutMs = Math.max(1, Math.min(perAttempt, deadline - Date.now()));
+        const { message } = await this.call("message:send", request, timeoutMs);
+        this.accept(message);
+        return message;
+      } catch (err) {
+        if (!(err instanceof RequestError) || !err.retryable || this.state.status === "closed") {
+          throw err;
+        }
+        const pause = err.retryAfterMs ?? this.retryDelay(attempt);
+        if (Date.now() + pause >= deadline) throw err;
+        await sleep(pause);
+      }
+    }
+  }
+
+  private async call<E extends RequestEvent>(
+    event: E,
+    payload: RequestPayload<E>,
+    timeoutMs = this.options.requestTimeoutMs ?? 10_000,
+  ): Promise<RequestResult<E>> {
+    const deadline = Date.now() + timeoutMs;
+    await this.whenConnected(deadline);
+    const socket = this.socket.timeout(Math.max(1, deadline - Date.now()));
+    const emit = socket.emitWithAck as (event: string, payload: unknown) => Promise<Answer>;
+    let answer: Answer;
+    try {
+      answer = await emit.call(socket, event, payload);
+    } catch {
+      throw this.socket.connected
+        ? new RequestError("TIMEOUT", `${event}: no answer within ${timeoutMs} ms`)
+        : new RequestError("DISCONNECTED", `${event}: the connection dropped before the answer`);
+    }
+    if (!answer.ok) throw RequestError.fromAnswer(answer.error);
+    return answer as RequestResult<E>;
+  }
+
+  /** Remembers what answers reveal, so a later catch-up or live delivery is not shown twice. */
+  private observe<E extends RequestEvent>(
+    event: E,
+    payload: RequestPayload<E>,
+    answer: RequestResult<E>,
+  ) {
+    if ("messages" in answer) {
+      for (const m of answer.messages) this.seen.add(m.messageId);
+      // Only the newest page is contiguous with the present; older pages say nothing of gaps.
+      const p = payload as RequestPayload<"history:fetch">;
+      const newest = answer.messages[0];
+      if (event === "history:fetch" && !p.cursor && !p.before && newest) {
+        this.track(p.conversationId);
+        this.advanceUnlessSyncing(p.conversationId, newest.messageId);
+      }
+    }
+    if ("conversation" in answer) this.trackConversation(answer.conversation);
+    if ("conversations" in answer) answer.conversations.forEach((c) => this.trackConversation(c));
+  }
+
+  private trackConversation(c: Conversation) {
+    // Only a new conversation starts at its newest message: a tracked one would skip a gap.
+    if (!this.cursors.has(c.conversationId)) this.track(c.conversationId, c.lastMessage?.messageId);
+  }
+
+  private accept(m: Message) {
+    if (!this.seen.add(m.messageId)) return;
+    this.track(m.conversationId);
+    this.advanceUnlessSyncing(m.conversationId, m.messageId);
+    this.emit("message", m);
+  }
+
+  private advanceUnlessSyncing(conversationId: string, messageId: string) {
+    if (!this.syncing.has(conversationId)) return this.advance(conversationId, messageId);
+    const held = this.deferred.get(conversationId);
+    if (!held || compareMessageIds(messageId, held) > 0)
+      this.deferred.set(conversationId, messageId);
+  }
+
+  private advance(conversationId: string, messageId: string) {
+    const current = this.cursors.get(conversationId);
+    if (!current || compareMessageIds(messageId, current) > 0) {
+      this.cursors.set(conversationId, messageId);
+    }
+  }
+
+  private onConnect() {
+    this.everConnected = true;
+    this.expired = false;
+    this.refusals = 0;
+    // Taken before any event of the new connection is handled, so a live message cannot move a
+    // cursor past the messages missed while disconnected.
+    const from = new Map(this.cursors);
+    from.forEach((_, id) => this.syncing.add(id));
+    this.setStatus({ status: "connected" });
+    void this.catchUp(from);
+  }
+
+  private async catchUp(from: Map<string, string | null>) {
+    let missed = 0;
+    for (const [conversationId, after] of from) {
+      try {
+        missed += await this.catchUpConversation(conversationId, after);
+      } catch (err) {
+        // The connection dropped again: the next one catches up from the cursors kept so far.
+        if (!(err instanceof RequestError) || err.retryable) return;
+        // Refused (e.g. FORBIDDEN): asking again would not help; live messages still come.
+      }
+      this.syncing.delete(conversationId);
+      const held = this.deferred.get(conversationId);
+      if (held) this.advance(conversationId, held);
+      this.deferred.delete(conversationId);
+    }
+    this.emit("synced", { messages: missed });
+  }
+
+  /** Passes on the messages after `after`, oldest first; returns how many were new. */
+  private async catchUpConversation(conversationId: string, after: string | null) {
+    const limit = this.options.catchUpPageSize ?? 100;
+    let missed = 0;
+    const pass = (m: Message) => {
+      if (this.seen.add(m.messageId)) {
+        missed++;
+        this.emit("message", m);
+      }
+      this.advance(conversationId, m.messageId);
+    };
+    if (after === null) {
+      // Nothing to start from: the newest page is what the caller has not seen.
+      const { messages } = await this.call("history:fetch", { conversationId, limit });
+      [...messages].reverse().forEach(pass);
+      return missed;
+    }
+    for (let cursor = after, more = true; more;) {
+      const page = await this.call("history:since", { conversationId, after: cursor, limit });
+      page.messages.forEach(pass);
+      cursor = page.messages.at(-1)?.messageId ?? cursor;
+      more = page.hasMore && page.messages.length > 0;
+    }
+    return missed;
+  }
+
+  private onConnectError(err: Error & { data?: ConnectErrorData }) {
+    if (this.state.status === "closed") return;
+    const data = err.data;
+    if (data?.code === "UNAUTHORIZED") {
+      this.socket.disconnect();
+      return this.setStatus({ status: "closed", reason: `UNAUTHORIZED: ${data.reason}` });
+    }
+    const status = this.everConnected ? "reconnecting" : "connecting";
+    this.setStatus({ status, reason: data?.reason ?? err.message });
+    // The manager retries failed transports itself, but not a refusal by a server that is up
+    // (still starting, rate limited).
+    if (!this.socket.active) {
+      this.retryLater(data?.code === "RATE_LIMITED" ? data.retryAfterMs : undefined);
+    }
+  }
+
+  private onDisconnect(reason: string) {
+    if (this.state.status === "closed") return;
+    if (this.expired && typeof this.options.token !== "function") {
+      return this.setStatus({ status: "closed", reason: "session expired" });
+    }
+    this.setStatus({ status: "reconnecting", reason });
+    // After "io server disconnect" the manager does not reconnect by itself.
+    if (!this.socket.active) this.retryLater();
+  }
+
+  /** Reconnects after `afterMs` (the server's word) or the next back-off delay. */
+  private retryLater(afterMs?: number) {
+    clearTimeout(this.retryTimer);
+    const delay = this.retryDelay(this.refusals++);
+    this.retryTimer = setTimeout(
+      () => {
+        if (this.state.status !== "closed") this.socket.connect();
+      },
+      Math.max(afterMs ?? 0, delay),
+    );
+  }
+
+  /** Exponential, capped, with jitter so many clients do not come back in step. */
+  private retryDelay(attempt: number) {
+    const base = this.options.retryDelayMs ?? 250;
+    const ceiling = Math.min(MAX_RETRY_DELAY_MS, base * 2 ** Math.min(attempt, 16));
+    return Math.round(ceiling * (0.5 + Math.random() / 2));
+  }
+
+  private setStatus(change: StatusChange) {
+    const same = change.status === this.state.status && change.reason === this.state.reason;
+    this.state = change;
+    if (!same) this.emit("status", change);
+  }
+
+  private whenConnected(deadline: number): Promise<void> {
+    if (this.socket.connected) return Promise.resolve();
+    if (this.state.status === "closed") {
+      return Promise.reject(new RequestError("DISCONNECTED", this.state.reason ?? "closed"));
+    }
+    return new Promise((resolve, reject) => {
+      const finish = (err?: RequestError) => {
+        clearTimeout(timer);
+        off();
+        if (err) reject(err);
+        else resolve();
+      };
+      const wait = deadline - Date.now();
+      const timer =
+        wait === Infinity
+          ? undefined
+          : setTimeout(() => finish(new RequestError("TIMEOUT", "not connected in time")), wait);
+      const off = this.on("status", ({ status, reason }) => {
+        if (status === "connected") finish();
+        else if (status === "closed") finish(new RequestError("DISCONNECTED", reason ?? "closed"));
+      });
+    });
+  }
+}

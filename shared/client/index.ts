@@ -1,0 +1,13 @@
+export {
+  ChatClient,
+  newClientMsgId,
+  type ChatClientEvents,
+  type ChatClientOptions,
+  type ChatSocket,
+  type ConnectionStatus,
+  type RequestPayload,
+  type RequestResult,
+  type SendInput,
+  type StatusChange,
+} from "./chat-client.js";
+export { RequestError, type ClientErrorCode } from "./request-error.js";

@@ -1,0 +1,201 @@
+// The shared client library (shared/client) against real in-process nodes: timeouts, sends
+// retried with one clientMsgId until acknowledged, catch-up after a node restart, dedupe, status.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { expect } from "chai";
+import { Server } from "socket.io";
+import { ChatClient, RequestError, type ChatClientOptions } from "../shared/client/index.js";
+import type { Message } from "../shared/protocol.js";
+import { userRoom } from "../gateway/transport/types.js";
+import { collect, eventually, newUserId, ok, TestCluster } from "./support/cluster.js";
+
+describe("client library", () => {
+  const cluster = new TestCluster();
+  const clients: ChatClient[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+
+  afterEach(async () => {
+    clients.splice(0).forEach((c) => c.close());
+    await Promise.all(cleanups.splice(0).map((f) => f()));
+    await cluster.stop();
+  });
+
+  function client(url: string, userId: string, options: Partial<ChatClientOptions> = {}) {
+    const c = new ChatClient({
+      url,
+      token: () => cluster.token(userId),
+      retryDelayMs: 50,
+      socket: { transports: ["websocket"], reconnectionDelay: 100, reconnectionDelayMax: 300 },
+      ...options,
+    });
+    clients.push(c);
+    return c;
+  }
+
+  /** A Socket.IO server that takes every connection and never answers a request. */
+  async function silentServer() {
+    const http = createServer();
+    const io = new Server(http);
+    const sends: string[] = [];
+    io.on("connection", (socket) => {
+      socket.on("message:send", (req: { clientMsgId: string }) => void sends.push(req.clientMsgId));
+    });
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => io.close());
+    return { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, sends };
+  }
+
+  const messagesOf = (c: ChatClient) => {
+    const seen: Message[] = [];
+    c.on("message", (m) => seen.push(m));
+    return seen;
+  };
+  const ids = (messages: Message[]) => messages.map((m) => m.messageId);
+
+  it("rejects a request that gets no answer with TIMEOUT", async () => {
+    const server = await silentServer();
+    const c = new ChatClient({ url: server.url, token: "t", requestTimeoutMs: 200 });
+    clients.push(c);
+    await c.connect();
+    const err = await c
+      .request("typing", { conversationId: newUserId(), typing: true })
+      .catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(RequestError);
+    expect((err as RequestError).code).to.equal("TIMEOUT");
+  });
+
+  it("retries an unanswered send with the same clientMsgId until it gives up", async () => {
+    const server = await silentServer();
+    const c = new ChatClient({
+      url: server.url,
+      token: "t",
+      requestTimeoutMs: 150,
+      sendTimeoutMs: 1000,
+      retryDelayMs: 20,
+    });
+    clients.push(c);
+    await c.connect();
+    const err = await c
+      .send({ conversationId: newUserId(), content: "hi", clientMsgId: "c-1" })
+      .catch((e: unknown) => e);
+    expect((err as RequestError).code).to.equal("TIMEOUT");
+    expect(server.sends.length).to.be.greaterThan(1);
+    expect(new Set(server.sends)).to.deep.equal(new Set(["c-1"]));
+  });
+
+  it("retries a send whose acknowledgement was lost; the gateway stores it once", async () => {
+    const [a, b] = await cluster.start(2);
+    const [alice, bob] = [newUserId(), newUserId()];
+    // Lets the first message:send through to the gateway but swallows its answer.
+    let swallowed = 0;
+    a!.io.on("connection", (socket) =>
+      socket.use((packet, next) => {
+        if (packet[0] === "message:send" && swallowed++ === 0) packet[2] = () => undefined;
+        next();
+      }),
+    );
+    const c = client(a!.url, alice, { requestTimeoutMs: 500 });
+    const mine = messagesOf(c);
+    await c.connect();
+    const peer = await cluster.connect(b!, bob);
+    const received = collect(peer, "message:new");
+
+    const first = await c.send({ recipientId: bob, content: "once" });
+    const second = await c.send({ conversationId: first.conversationId, content: "twice?" });
+    expect(swallowed).to.equal(3); // the first send twice, then the second once
+    await eventually(() => received.length >= 2, 5000, "bob's deliveries");
+    expect(ids(received)).to.deep.equal([first.messageId, second.messageId]);
+    expect(ids(mine)).to.deep.equal([first.messageId, second.messageId]);
+    const page = await ok(peer, "history:fetch", { conversationId: first.conversationId });
+    expect(ids(page.messages)).to.deep.equal([second.messageId, first.messageId]);
+  });
+
+  it("catches up after its node restarts: every missed message once, pending sends delivered", async () => {
+    const [a, b] = await cluster.start(2);
+    const [alice, bob] = [newUserId(), newUserId()];
+    const c = client(a!.url, alice);
+    const statuses: string[] = [];
+    // A status event also reports a new reason; the statuses themselves must go in this order.
+    c.on("status", ({ status }) => void (statuses.at(-1) !== status && statuses.push(status)));
+    const mine = messagesOf(c);
+    let synced = 0;
+    c.on("synced", () => synced++);
+    await c.connect();
+    const peer = await cluster.connect(b!, bob);
+    const { conversation } = await c.request("conversation:open", { peerId: bob });
+    const conversationId = conversation.conversationId;
+    const send = (content: string) =>
+      ok(peer, "message:send", { conversationId, clientMsgId: `b-${content}`, content });
+
+    const live = await send("live");
+    await eventually(() => mine.length === 1, 5000, "the live message");
+
+    c.track(newUserId()); // a conversation the gateway refuses: the catch-up goes on past it
+    await cluster.stopNode(a!);
+    await eventually(() => c.status === "reconnecting", 5000, "reconnecting");
+    const missed = [await send("m1"), await send("m2"), await send("m3")];
+    const pending = c.send({ conversationId, content: "sent while down" });
+    const syncedBefore = synced;
+    await cluster.start(1, { PORT: String(a!.port) });
+    const sentWhileDown = await pending;
+    await eventually(() => synced > syncedBefore, 10_000, "the catch-up");
+    const after = await send("after");
+    await eventually(
+      () => mine.some((m) => m.messageId === after.message.messageId),
+      5000,
+      "after",
+    );
+
+    const expected = [live, ...missed].map((r) => r.message.messageId);
+    expected.push(sentWhileDown.messageId, after.message.messageId);
+    expect([...ids(mine)].sort()).to.deep.equal([...expected].sort());
+    expect(statuses).to.deep.equal(["connecting", "connected", "reconnecting", "connected"]);
+    const page = await ok(peer, "history:fetch", { conversationId });
+    expect(page.messages.filter((m) => m.content === "sent while down")).to.have.length(1);
+  });
+
+  it("passes a message on once however often it arrives", async () => {
+    const [a] = await cluster.start(1);
+    const [alice, bob] = [newUserId(), newUserId()];
+    const c = client(a!.url, alice);
+    const mine = messagesOf(c);
+    await c.connect();
+    const peer = await cluster.connect(a!, bob);
+    const { message: old } = await ok(peer, "message:send", {
+      recipientId: alice,
+      clientMsgId: "old",
+      content: "old",
+    });
+    await eventually(() => mine.length === 1, 5000, "the first delivery");
+    const { messages } = await c.request("history:fetch", { conversationId: old.conversationId });
+    expect(ids(messages)).to.deep.equal([old.messageId]);
+
+    const { message: fresh } = await ok(peer, "message:send", {
+      conversationId: old.conversationId,
+      clientMsgId: "fresh",
+      content: "fresh",
+    });
+    // Delivered again by the server, as an at-least-once path would.
+    a!.io.to(userRoom(alice)).emit("message:new", old);
+    a!.io.to(userRoom(alice)).emit("message:new", fresh);
+    a!.io.to(userRoom(alice)).emit("message:new", fresh);
+    const marker = await ok(peer, "message:send", {
+      conversationId: old.conversationId,
+      clientMsgId: "marker",
+      content: "marker",
+    });
+    await eventually(() => mine.length >= 3, 5000, "the marker");
+    expect(ids(mine)).to.deep.equal([old.messageId, fresh.messageId, marker.message.messageId]);
+  });
+
+  it("closes with the reason when the token is refused", async () => {
+    const [a] = await cluster.start(1);
+    const c = new ChatClient({ url: a!.url, token: "not-a-jwt" });
+    clients.push(c);
+    const statuses: string[] = [];
+    c.on("status", (s) => statuses.push(`${s.status}${s.reason ? ` ${s.reason}` : ""}`));
+    const err = await c.connect().catch((e: unknown) => e);
+    expect((err as RequestError).code).to.equal("DISCONNECTED");
+    expect(statuses).to.deep.equal(["connecting", "closed UNAUTHORIZED: malformed"]);
+  });
+});

@@ -1,0 +1,176 @@
+// The abuse limits (README, "Limits and abuse protection"): each refuses with the contract's
+// error, counts where it says it counts, and leaves everyone else served.
+import { expect } from "chai";
+import type { Message } from "../shared/protocol.js";
+import { expectFailure, raw, refusalOf } from "./support/answers.js";
+import {
+  type Client,
+  collect,
+  eventually,
+  newUserId,
+  ok,
+  sleep,
+  TestCluster,
+  QUIET_MS,
+} from "./support/cluster.js";
+
+/** Refused with connect_error RATE_LIMITED for `reason`; answers the data. */
+async function expectLimited(connecting: Promise<Client>, reason: "handshakes" | "sockets") {
+  const err = await refusalOf(connecting);
+  expect(err.message).to.equal("RATE_LIMITED");
+  const data = err.data as { code: string; reason: string; retryAfterMs?: number };
+  expect(data).to.include({ code: "RATE_LIMITED", reason });
+  return data;
+}
+
+describe("limits", function () {
+  this.timeout(30_000);
+
+  describe("per-user send rate and sockets per user, across two nodes", () => {
+    const SEND_LIMIT = 3;
+    const WINDOW_S = 30;
+    const cluster = new TestCluster();
+    before(() =>
+      cluster.start(2, {
+        SEND_RATE_LIMIT: String(SEND_LIMIT),
+        SEND_RATE_WINDOW_S: String(WINDOW_S),
+        MAX_SOCKETS_PER_USER: "2",
+      }),
+    );
+    after(() => cluster.stop());
+    const [node0, node1] = [() => cluster.nodes[0]!, () => cluster.nodes[1]!];
+
+    it("one allowance shared by both nodes; over it RATE_LIMITED with retryAfterMs, nothing stored or delivered", async () => {
+      const [alice, bob] = [newUserId(), newUserId()];
+      const [a0, a1, b] = await Promise.all([
+        cluster.connect(node0(), alice),
+        cluster.connect(node1(), alice),
+        cluster.connect(node1(), bob),
+      ]);
+      const atBob = collect(b, "message:new");
+      const send = (client: Client, n: number) =>
+        raw(client, "message:send", { recipientId: bob, clientMsgId: `r${n}`, content: `m${n}` });
+
+      const sent: Message[] = [];
+      for (const [i, client] of [a0, a1, a0].entries()) {
+        const answer = (await send(client, i)) as { ok: boolean; message: Message };
+        expect(answer.ok, JSON.stringify(answer)).to.equal(true);
+        sent.push(answer.message);
+      }
+      // Both nodes refuse the next one: the count lives in Redis, not in either node.
+      for (const [i, client] of [a1, a0].entries()) {
+        const answer = await send(client, SEND_LIMIT + i);
+        expectFailure(answer, "RATE_LIMITED", `send ${SEND_LIMIT + i}`);
+        const { retryAfterMs } = (answer as { error: { retryAfterMs: number } }).error;
+        expect(retryAfterMs)
+          .to.be.a("number")
+          .within(1, WINDOW_S * 1000);
+      }
+
+      // Other users keep their own allowance; a refused send is no request at all.
+      const reply = await ok(b, "message:send", {
+        recipientId: alice,
+        clientMsgId: "x",
+        content: "y",
+      });
+      await eventually(() => atBob.length === SEND_LIMIT, 5000, "the allowed messages at bob");
+      await sleep(QUIET_MS);
+      expect(atBob.map((m) => m.content)).to.deep.equal(["m0", "m1", "m2"]);
+      const history = await ok(b, "history:fetch", {
+        conversationId: reply.message.conversationId,
+      });
+      expect(history.messages.map((m) => m.content)).to.deep.equal(["y", "m2", "m1", "m0"]);
+      // Validation comes first: a malformed send is BAD_REQUEST, not counted as a send.
+      expectFailure(await raw(a0, "message:send", { recipientId: bob }), "BAD_REQUEST", "bad");
+    });
+
+    it("a third socket of one user is refused on either node, until one closes", async () => {
+      const [alice, bob] = [newUserId(), newUserId()];
+      const first = await cluster.connect(node0(), alice);
+      await cluster.connect(node1(), alice);
+      for (const node of [node0(), node1()]) {
+        const data = await expectLimited(cluster.connect(node, alice), "sockets");
+        expect(data).to.have.all.keys("code", "reason");
+      }
+      // Another user is not affected.
+      await cluster.connect(node0(), bob);
+
+      first.disconnect();
+      // The server sees the close a moment after the client does.
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const again = await cluster.connect(node1(), alice).catch((err: unknown) => {
+          if (Date.now() > deadline) throw err;
+          return sleep(50);
+        });
+        if (again) break;
+      }
+    });
+  });
+
+  describe("handshakes per client address per second", () => {
+    const PER_S = 3;
+    const cluster = new TestCluster();
+    before(() => cluster.start(1, { HANDSHAKES_PER_IP_PER_S: String(PER_S), TRUST_PROXY: "true" }));
+    after(() => cluster.stop());
+
+    /** A handshake as if through the load balancer, which appended `address`. */
+    const from = (address: string, token?: string | null, claimed = "203.0.113.9") =>
+      cluster.connect(cluster.nodes[0]!, newUserId(), {
+        token,
+        headers: { "X-Forwarded-For": `${claimed}, ${address}` },
+      });
+
+    it("counts refused tokens too, then answers RATE_LIMITED with retryAfterMs", async () => {
+      const address = "198.51.100.1";
+      for (let i = 0; i < PER_S; i++) {
+        const err = await refusalOf(from(address, "not-a-token"));
+        expect(err.message).to.equal("UNAUTHORIZED");
+      }
+      const data = await expectLimited(from(address), "handshakes");
+      expect(data.retryAfterMs).to.be.a("number").within(1, 1000);
+    });
+
+    it("each address has its own count, whatever the client claims in front of it", async () => {
+      const address = "198.51.100.2";
+      await Promise.all(Array.from({ length: PER_S }, () => from(address)));
+      await expectLimited(from(address, undefined, "192.0.2.77"), "handshakes");
+      const other = await from("198.51.100.3", undefined, "198.51.100.2");
+      expect(other.connected).to.equal(true);
+    });
+  });
+
+  describe("frame size (MAX_FRAME_BYTES)", () => {
+    const cluster = new TestCluster();
+    before(() => cluster.start(1, { MAX_FRAME_BYTES: String(64 * 1024) }));
+    after(() => cluster.stop());
+
+    const CLOSED_BY = { websocket: "transport close", polling: "transport error" };
+    for (const transport of ["websocket", "polling"] as const) {
+      it(`a frame over the limit closes that connection only (${transport}); the node serves the others`, async () => {
+        const node = cluster.nodes[0]!;
+        const user = newUserId();
+        const [big, other] = await Promise.all([
+          cluster.connect(node, user, { transport }),
+          cluster.connect(node, newUserId()),
+        ]);
+        const closed = new Promise<string>((resolve) => big.once("disconnect", resolve));
+        const answer = raw(big, "history:fetch", {
+          conversationId: newUserId(),
+          cursor: "x".repeat(70 * 1024),
+        });
+        // Over WebSocket the server closes the socket; over long-polling it answers the POST
+        // with 413, which ends the session.
+        expect(await closed).to.equal(CLOSED_BY[transport]);
+        await answer.then(
+          () => expect.fail("an oversized frame was answered"),
+          (err: Error) => expect(err.message).to.match(/timed out|disconnected/),
+        );
+        await ok(other, "conversations:list", {});
+        // The same user reconnects and is served.
+        const again = await cluster.connect(node, user, { transport });
+        await ok(again, "conversations:list", {});
+      });
+    }
+  });
+});

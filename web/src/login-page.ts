@@ -1,0 +1,75 @@
+// Sign-in: a development login (the gateway mints a token, development mode only) or a token.
+import { h } from "./dom.js";
+import { tokenSubject, type Session } from "./session.js";
+
+/** Where the gateway is: the page's own origin unless the build names another. */
+const defaultGateway = (import.meta.env.VITE_GATEWAY_URL as string | undefined) ?? location.origin;
+
+export function loginPage(root: HTMLElement, onSignedIn: (s: Session) => void) {
+  const error = h("p", { class: "error", role: "alert" });
+  const gateway = h("input", { id: "gateway", type: "url", value: defaultGateway, required: true });
+  const userId = h("input", {
+    id: "dev-user",
+    autocomplete: "off",
+    placeholder: "blank: a new user",
+    pattern: "[0-9a-fA-F-]{36}",
+  });
+  const token = h("textarea", { id: "token", rows: 3, placeholder: "eyJ…" });
+
+  const devForm = h(
+    "form",
+    { "aria-labelledby": "dev-title", onsubmit: (e) => void devSignIn(e) },
+    h("h2", { id: "dev-title" }, "Development sign-in"),
+    h("label", { for: "dev-user" }, "User id"),
+    userId,
+    h("button", { type: "submit" }, "Sign in"),
+  );
+  const tokenForm = h(
+    "form",
+    { "aria-labelledby": "token-title", onsubmit: (e) => tokenSignIn(e) },
+    h("h2", { id: "token-title" }, "Sign in with a token"),
+    h("label", { for: "token" }, "Token (JWT)"),
+    token,
+    h("button", { type: "submit" }, "Sign in with token"),
+  );
+
+  async function devSignIn(e: Event) {
+    e.preventDefault();
+    error.textContent = "";
+    try {
+      const res = await fetch(new URL("/dev/token", gateway.value), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(userId.value.trim() ? { userId: userId.value.trim() } : {}),
+      });
+      if (res.status === 404) throw new Error("this gateway has no development sign-in");
+      const body = (await res.json()) as { userId?: string; token?: string; error?: string };
+      if (!res.ok || !body.token || !body.userId) throw new Error(body.error ?? res.statusText);
+      onSignedIn({ gateway: gateway.value, token: body.token, userId: body.userId });
+    } catch (err) {
+      error.textContent = `Sign-in failed: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
+
+  function tokenSignIn(e: Event) {
+    e.preventDefault();
+    const value = token.value.trim();
+    const subject = tokenSubject(value);
+    if (!subject) return void (error.textContent = "That is not a JWT with a subject.");
+    onSignedIn({ gateway: gateway.value, token: value, userId: subject });
+  }
+
+  root.replaceChildren(
+    h(
+      "section",
+      { class: "login", "aria-labelledby": "login-title" },
+      h("h1", { id: "login-title" }, "Chat"),
+      h("label", { for: "gateway" }, "Gateway address"),
+      gateway,
+      devForm,
+      tokenForm,
+      error,
+    ),
+  );
+  userId.focus();
+}
