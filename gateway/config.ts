@@ -37,6 +37,7 @@ const envSchema = z
     MIGRATE_ON_START: bool.default(true),
     REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
     REDIS_CONNECT_TIMEOUT_S: int(1, 600).default(60),
+    REDIS_ADAPTER: z.enum(["classic", "sharded"]).default("classic"),
     MESSAGE_BUCKET_MS: int(1, 2_147_483_647).default(86_400_000),
     INBOX_SLOT_MS: int(1, 2_147_483_647).default(3_600_000),
     SEND_BUFFER_LIMIT_BYTES: int(64 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
@@ -85,7 +86,7 @@ export type Config = {
     connectTimeoutS: number;
     migrateOnStart: boolean;
   };
-  redis: { url: string; connectTimeoutS: number };
+  redis: { url: string; connectTimeoutS: number; adapter: Env["REDIS_ADAPTER"] };
   storage: { messageBucketMs: number; inboxSlotMs: number };
   /** Bytes a socket may have queued for sending before it is disconnected as too slow. */
   sendBufferLimitBytes: number;
@@ -136,7 +137,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       connectTimeoutS: e.CASSANDRA_CONNECT_TIMEOUT_S,
       migrateOnStart: e.MIGRATE_ON_START,
     },
-    redis: { url: e.REDIS_URL, connectTimeoutS: e.REDIS_CONNECT_TIMEOUT_S },
+    redis: {
+      url: e.REDIS_URL,
+      connectTimeoutS: e.REDIS_CONNECT_TIMEOUT_S,
+      adapter: e.REDIS_ADAPTER,
+    },
     storage: { messageBucketMs: e.MESSAGE_BUCKET_MS, inboxSlotMs: e.INBOX_SLOT_MS },
     sendBufferLimitBytes: e.SEND_BUFFER_LIMIT_BYTES,
     shutdownTimeoutS: e.SHUTDOWN_TIMEOUT_S,

@@ -1,12 +1,11 @@
 // Assembles one gateway node from its parts. Tests start several in one process with this.
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createAdapter } from "@socket.io/redis-adapter";
 import type { Redis } from "ioredis";
 import { Server } from "socket.io";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import type { Config } from "./config.js";
-import { connectRedis } from "./fanout/redis.js";
+import { connectRedis, redisAdapter } from "./fanout/redis.js";
 import { OutageBacklog } from "./fanout/outage-backlog.js";
 import { replayAfterOutages } from "./fanout/outage-replay.js";
 import { SocketIoFanOut } from "./fanout/socketio-fanout.js";
@@ -100,7 +99,7 @@ export async function startGateway(
   }
 
   const io: GatewayServer = new Server(http, {
-    adapter: createAdapter(pub, sub),
+    adapter: redisAdapter(config.redis.adapter, pub, sub),
     // Frames above this close the connection in the transport before any handler runs; it is
     // above the largest valid request, so an oversized request is answered PAYLOAD_TOO_LARGE
     // (request-handlers.ts) on a socket that stays open.

@@ -1,5 +1,5 @@
 // Verifies access tokens: pinned algorithms, required `exp`, `sub` a UUID, optional iss/aud.
-import { createPublicKey } from "node:crypto";
+import { createPublicKey, createSecretKey } from "node:crypto";
 import jwt from "jsonwebtoken";
 import type { AuthRefusalReason } from "../../shared/protocol.js";
 import { uuidSchema } from "../../shared/schemas.js";
@@ -24,7 +24,11 @@ function pinnedAlgorithms(publicKey: string | undefined): jwt.Algorithm[] {
 
 export function createTokenVerifier(cfg: Config["jwt"]): (token: string) => Identity {
   const algorithms = pinnedAlgorithms(cfg.publicKey);
-  const key = cfg.publicKey ?? cfg.secret;
+  // A key object built once: given text, jsonwebtoken parses it on every verification, first
+  // trying it as a public key (bench/token-verify.ts measures the difference).
+  const key = cfg.publicKey
+    ? createPublicKey(cfg.publicKey)
+    : createSecretKey(Buffer.from(cfg.secret));
   const options: jwt.VerifyOptions = {
     algorithms,
     clockTolerance: cfg.clockToleranceS,

@@ -1,0 +1,45 @@
+// npm run bench -- [load flags]: both ceilings, the gateway's maximum sustained send rate, then
+// its latency at half that rate, in one run on one machine, summed up in one table.
+import { measureCeilings, storageTable } from "./ceilings.js";
+import { runLoad, type LoadResult } from "./load-run.js";
+import { parseLoadOptions } from "./options.js";
+import { endProgress, loadTable, printProgress, table, writeJson } from "./report.js";
+import { round } from "./stats.js";
+
+const opts = parseLoadOptions(process.argv.slice(2));
+const progress = opts.quiet ? undefined : printProgress;
+const ceilings = await measureCeilings(opts);
+const max = await runLoad({ ...opts, rate: "max" }, progress);
+endProgress();
+const halfRate = Math.max(1, Math.round(max.sends.ackedPerSecond / 2));
+const half = await runLoad({ ...opts, rate: halfRate }, progress);
+endProgress();
+
+const storage = ceilings.storage.messagesPerSecond;
+const fanOut = ceilings.fanOut.sends.ackedPerSecond;
+const gateway = max.sends.ackedPerSecond;
+const ratio = (x: number) => `${round((100 * gateway) / Math.max(1, x), 1)} %`;
+const checked = (r: LoadResult) =>
+  `lost ${r.sends.lost}, duplicated ${r.sends.duplicated}, errors ${Object.values(r.errors).reduce((a, b) => a + b, 0)}`;
+const l = half.latencyMs;
+const perSocket = max.memory.map((m) => `${m.rssPerSocketKiB}`).join(" / ");
+
+console.log(storageTable(ceilings.storage));
+for (const r of [ceilings.fanOut, max, half]) console.log(loadTable(r));
+console.log(
+  table(`summary: ${opts.users} users on ${opts.nodes} nodes`, [
+    ["storage ceiling (messages/s)", storage],
+    ["fan-out ceiling (messages/s)", fanOut],
+    ["gateway sustained (acked sends/s)", gateway],
+    ["gateway / storage ceiling", ratio(storage)],
+    ["gateway / fan-out ceiling", ratio(fanOut)],
+    ["gateway / smaller ceiling", ratio(Math.min(storage, fanOut))],
+    ["at max rate", checked(max)],
+    [`e2e latency at ${halfRate}/s (ms)`, `p50 ${l.p50}  p95 ${l.p95}  p99 ${l.p99}  max ${l.max}`],
+    [`at ${halfRate}/s`, checked(half)],
+    ["RSS per socket per node (KiB)", perSocket],
+    ["connection setup (sockets/s)", max.connections.perSecond],
+  ]),
+);
+const file = await writeJson("bench", { ceilings, max, half }, opts.json);
+console.log(`result: ${file}`);
