@@ -63,8 +63,10 @@ export function registerRequestHandlers(
       if (typeof ack !== "function") return;
       const answer = ack as (a: Answer) => void;
       const started = performance.now();
-      // Unique on this node: socket ids are random, the counter is per socket.
-      const log = deps.log.child({ req: `${socket.id}.${++requests}`, event, user: ctx.userId });
+      // Unique on this node: socket ids are random, the counter is per socket. The child logger
+      // is made only when something is logged, not on every request of the hot path.
+      const bindings = { req: `${socket.id}.${++requests}`, event, user: ctx.userId };
+      const log = () => deps.log.child(bindings);
       let result: Answer;
       const parsed = requestSchemas[event].safeParse(payload);
       const admitted = gate.enter();
@@ -75,13 +77,15 @@ export function registerRequestHandlers(
         if (!parsed.success) throw invalid(payload, parsed.error.issues);
         result = { ok: true, ...(await route(ctx, parsed.data as ValidRequest<E>)) };
       } catch (err) {
-        result = toFailure(err, log);
+        result = toFailure(err, log());
       }
       const seconds = (performance.now() - started) / 1000;
       const outcome = result.ok ? "ok" : result.error.code;
       metrics.requests.inc({ event, outcome });
       metrics.latency.observe({ event }, seconds);
-      log.debug({ outcome, ms: Math.round(seconds * 1000) }, "request answered");
+      if (deps.log.isLevelEnabled("debug")) {
+        log().debug({ outcome, ms: Math.round(seconds * 1000) }, "request answered");
+      }
       answer(result);
       if (admitted) gate.leave();
     };
