@@ -21,6 +21,7 @@ export type StorageCeiling = {
 };
 
 const BUCKET_MS = 86_400_000;
+const WARM_UP_MS = 5_000;
 
 export async function storageCeiling(opts: {
   keyspace: string;
@@ -65,18 +66,23 @@ export async function storageCeiling(opts: {
     count++;
   };
 
-  try {
-    // Warm up the prepared statements and the connection before timing.
-    await Promise.all(Array.from({ length: 20 }, oneMessage));
-    count = 0;
-    writes = 0;
-    const start = performance.now();
-    const end = start + opts.durationS * 1000;
-    await Promise.all(
+  const runFor = (ms: number) => {
+    const end = performance.now() + ms;
+    return Promise.all(
       Array.from({ length: opts.inflight }, async () => {
         while (performance.now() < end) await oneMessage();
       }),
     );
+  };
+
+  try {
+    // Warm up the statements, the connection and Cassandra's JIT before timing: right after the
+    // node starts, the same run measured 2,286 messages/s instead of 3,473.
+    await runFor(WARM_UP_MS);
+    count = 0;
+    writes = 0;
+    const start = performance.now();
+    await runFor(opts.durationS * 1000);
     const seconds = (performance.now() - start) / 1000;
     return {
       messagesPerSecond: round(count / seconds, 0),
