@@ -19,6 +19,8 @@ export class Ledger {
   /** clientMsgIds each socket has received, to find duplicates. */
   private readonly received: Set<string>[] = [];
   readonly latency = new Samples();
+  /** Send to its ok answer: the stored part of the end-to-end time. */
+  readonly ackLatency = new Samples();
   readonly errors = new Tally();
   sent = 0;
   acked = 0;
@@ -58,6 +60,7 @@ export class Ledger {
     }
     send.acked = true;
     this.acked++;
+    if (send.measured) this.ackLatency.add(performance.now() - send.sentAt);
   }
 
   delivery(socket: number, clientMsgId: string) {

@@ -44,6 +44,7 @@ export type LoadResult = {
   };
   errors: Record<string, number>;
   latencyMs: Percentiles;
+  ackLatencyMs: Percentiles;
   /** CPU time per acknowledged send during the send phase: all nodes together, and the generator. */
   cpuMsPerSend: { nodes: number; generator: number };
   memory: NodeMemory[];
@@ -164,6 +165,7 @@ export async function runLoad(
       },
       errors: ledger.errors.counts,
       latencyMs: ledger.latency.summary(),
+      ackLatencyMs: ledger.ackLatency.summary(),
       cpuMsPerSend: {
         nodes: round((nodesCpu * 1000) / ackedInPhase, 3),
         generator: round((generatorCpu.user + generatorCpu.system) / 1000 / ackedInPhase, 3),

@@ -3,7 +3,7 @@
 import { measureCeilings, storageTable } from "./ceilings.js";
 import { runLoad, type LoadResult } from "./load-run.js";
 import { parseLoadOptions } from "./options.js";
-import { endProgress, loadTable, printProgress, table, writeJson } from "./report.js";
+import { endProgress, loadTable, percentiles, printProgress, table, writeJson } from "./report.js";
 import { round } from "./stats.js";
 
 const opts = parseLoadOptions(process.argv.slice(2));
@@ -21,7 +21,6 @@ const gateway = max.sends.ackedPerSecond;
 const ratio = (x: number) => `${round((100 * gateway) / Math.max(1, x), 1)} %`;
 const checked = (r: LoadResult) =>
   `lost ${r.sends.lost}, duplicated ${r.sends.duplicated}, errors ${Object.values(r.errors).reduce((a, b) => a + b, 0)}`;
-const l = half.latencyMs;
 const perSocket = max.memory.map((m) => `${m.rssPerSocketKiB}`).join(" / ");
 
 console.log(storageTable(ceilings.storage));
@@ -35,7 +34,8 @@ console.log(
     ["gateway / fan-out ceiling", ratio(fanOut)],
     ["gateway / smaller ceiling", ratio(Math.min(storage, fanOut))],
     ["at max rate", checked(max)],
-    [`e2e latency at ${halfRate}/s (ms)`, `p50 ${l.p50}  p95 ${l.p95}  p99 ${l.p99}  max ${l.max}`],
+    [`e2e latency at ${halfRate}/s`, percentiles(half.latencyMs)],
+    [`ack latency at ${halfRate}/s`, percentiles(half.ackLatencyMs)],
     [`at ${halfRate}/s`, checked(half)],
     ["RSS per socket per node (KiB)", perSocket],
     ["connection setup (sockets/s)", max.connections.perSecond],

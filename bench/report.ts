@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import type { LoadResult, Progress } from "./load-run.js";
 import { RESULTS_DIR } from "./nodes.js";
+import type { Percentiles } from "./stats.js";
 
 export function printProgress(p: Progress) {
   const line =
@@ -30,6 +31,9 @@ const errorsText = (errors: Record<string, number>) =>
     .map(([code, n]) => `${code} ${n}`)
     .join(", ") || "none";
 
+export const percentiles = (l: Percentiles) =>
+  `p50 ${l.p50}  p95 ${l.p95}  p99 ${l.p99}  max ${l.max} ms (n=${l.count})`;
+
 export function loadTable(r: LoadResult): string {
   const o = r.options;
   const l = r.latencyMs;
@@ -49,10 +53,8 @@ export function loadTable(r: LoadResult): string {
       ["deliveries/s (steady)", r.sends.deliveriesPerSecond],
       ["sent / acked", `${r.sends.sent} / ${r.sends.acked}`],
       ["deliveries", r.sends.deliveries],
-      [
-        "e2e latency across nodes, after the ramp",
-        `p50 ${l.p50}  p95 ${l.p95}  p99 ${l.p99}  max ${l.max} ms (n=${l.count})`,
-      ],
+      ["e2e latency across nodes, after the ramp", percentiles(l)],
+      ["ack latency (stored), after the ramp", percentiles(r.ackLatencyMs)],
       [
         "CPU per acked send",
         `${r.cpuMsPerSend.nodes} ms in the nodes, ${r.cpuMsPerSend.generator} ms in the generator`,
