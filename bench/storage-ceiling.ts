@@ -76,8 +76,8 @@ export async function storageCeiling(opts: {
   };
 
   try {
-    // Warm up the statements, the connection and Cassandra's JIT before timing: right after the
-    // node starts, the same run measured 2,286 messages/s instead of 3,473.
+    // Warm up the statements, the connection and Cassandra's JIT before timing, so a node that
+    // has just started is not measured below what it takes once warm.
     await runFor(WARM_UP_MS);
     count = 0;
     writes = 0;
