@@ -56,11 +56,11 @@ export async function storageCeiling(opts: {
     };
     const bucket = windowStart(messageIdTime(messageId), BUCKET_MS);
     await Promise.all([
-      messages.recordClientId(m, false),
+      messages.claimClientId(m),
       messages.insert(m, bucket),
       direct ? messages.insertForPair(canonicalPair(sender, recipient), bucket, m) : undefined,
       conversations.setLastMessage(m.conversationId, m, writeMicros(messageId)),
-      messages.recordClientId(m, true),
+      messages.commitClientId(m),
     ]);
     writes += direct ? 5 : 4;
     count++;

@@ -162,6 +162,32 @@ describe("schema and storage", () => {
       expect((await read(null)).map((r) => r.conversationId)).to.deep.equal([c1]);
     });
 
+    it("a client id stays claimed by the earliest attempt, whatever order claims and marks land in", async () => {
+      const repo = messages();
+      const [first, second, third] = [v1(), v1(), v1()];
+      const attempt = (id: string) => ({
+        ...message(conversation.conversationId, id, alice),
+        clientMsgId: "race",
+      });
+      const claimed = async () => (await repo.findByClientId(alice, "race"))!;
+
+      await repo.claimClientId(attempt(second));
+      await repo.claimClientId(attempt(first));
+      expect((await claimed()).message.messageId).to.equal(first);
+      await repo.claimClientId(attempt(third));
+      expect(await claimed()).to.deep.include({ committed: false });
+      expect((await claimed()).message.messageId).to.equal(first);
+
+      // The commit mark of a later attempt that lost the race does not mark the earlier claim.
+      await repo.commitClientId(attempt(second));
+      expect((await claimed()).committed).to.equal(false);
+      await repo.commitClientId(attempt(first));
+      await repo.claimClientId(attempt(third));
+      const final = await claimed();
+      expect(final.committed).to.equal(true);
+      expect(final.message).to.deep.include({ messageId: first, content: attempt(first).content });
+    });
+
     it("messages, buckets, pairs, client ids and read positions", async () => {
       const repo = messages();
       const id = v1();
@@ -170,7 +196,7 @@ describe("schema and storage", () => {
       await repo.insert(m, bucket);
       await repo.addBucket(m.conversationId, bucket);
       await repo.insertForPair(canonicalPair(alice, bob), bucket, m);
-      await repo.recordClientId(m, false);
+      await repo.claimClientId(m);
 
       expect(await repo.page(m.conversationId, bucket, "older", null, 10)).to.deep.equal([m]);
       const buckets = [];
@@ -181,7 +207,7 @@ describe("schema and storage", () => {
       const claim = await repo.findByClientId(alice, m.clientMsgId);
       expect(claim?.committed).to.equal(false);
       expect(claim?.message.messageId).to.equal(id);
-      await repo.recordClientId(m, true);
+      await repo.commitClientId(m);
       expect((await repo.findByClientId(alice, m.clientMsgId))?.committed).to.equal(true);
 
       const convRepo = conversations();

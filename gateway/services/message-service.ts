@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { messageIdTime, minMessageIdAt } from "../../shared/message-id.js";
+import { compareMessageIds, messageIdTime, minMessageIdAt } from "../../shared/message-id.js";
 import type { Message, ReceiptEvent } from "../../shared/protocol.js";
 import type { ValidRequest } from "../../shared/schemas.js";
 import { messageIdSchema } from "../../shared/schemas.js";
@@ -57,36 +57,36 @@ export class MessageService {
     req: ValidRequest<"message:send">,
     socketId?: string,
   ): Promise<StoredMessage> {
-    const prior = await this.messages.findByClientId(userId, req.clientMsgId);
-    if (prior?.committed) return prior.message;
-
-    let conversation: ConversationRecord;
-    let message: StoredMessage;
-    if (prior) {
+    let conversation =
+      "conversationId" in req
+        ? await this.conversations.requireParticipant(userId, req.conversationId)
+        : await this.conversations.direct(userId, req.recipientId);
+    const messageId = newMessageId();
+    let message = withRecipient(
+      {
+        conversationId: conversation.conversationId,
+        messageId,
+        senderId: userId,
+        clientMsgId: req.clientMsgId,
+        content: req.content,
+        sentAt: new Date(messageIdTime(messageId)).toISOString(),
+      },
+      conversation,
+    );
+    // Claimed while looking for an earlier attempt, in one round trip: an earlier attempt's claim
+    // outlives ours, so whichever answers first, what the read finds is what counts.
+    const [prior] = await Promise.all([
+      this.messages.findByClientId(userId, req.clientMsgId),
+      this.messages.claimClientId(message),
+    ]);
+    if (prior && compareMessageIds(prior.message.messageId, messageId) < 0) {
+      if (prior.committed) return prior.message;
       // An interrupted send: finish it under its first id rather than store a second copy.
       conversation = await this.conversations.requireParticipant(
         userId,
         prior.message.conversationId,
       );
       message = withRecipient(prior.message, conversation);
-    } else {
-      conversation =
-        "conversationId" in req
-          ? await this.conversations.requireParticipant(userId, req.conversationId)
-          : await this.conversations.direct(userId, req.recipientId);
-      const messageId = newMessageId();
-      message = withRecipient(
-        {
-          conversationId: conversation.conversationId,
-          messageId,
-          senderId: userId,
-          clientMsgId: req.clientMsgId,
-          content: req.content,
-          sentAt: new Date(messageIdTime(messageId)).toISOString(),
-        },
-        conversation,
-      );
-      await this.messages.recordClientId(message, false);
     }
 
     await this.persist(conversation, message);
@@ -94,7 +94,7 @@ export class MessageService {
     // Marked before the ack, so a retry after it (on any node) finds the send finished and
     // delivers nothing again. If the mark fails, a retry re-applies the same idempotent writes.
     await this.messages
-      .recordClientId(message, true)
+      .commitClientId(message)
       .catch((err: unknown) =>
         this.log.warn({ err }, "send not marked committed; a retry re-applies it"),
       );
