@@ -198,7 +198,7 @@ export async function startGateway(
 
 async function useKeyspace(db: Db, keyspace: string) {
   try {
-    await db.client.execute(`USE ${keyspace}`);
+    await db.client.execute(`USE ${keyspace}`, [], { prepare: false });
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new StartupError(

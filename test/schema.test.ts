@@ -44,7 +44,7 @@ describe("schema and storage", () => {
   describe("migrations", () => {
     const keyspace = `test_mig_${Date.now().toString(36)}`;
     const { replication } = testConfig().cassandra;
-    after(() => db.client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`));
+    after(() => db.client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`, [], { prepare: false }));
 
     it("apply to an empty keyspace, then again with no change", async () => {
       const first = await migrate(db, { keyspace, replication }, log);
@@ -70,7 +70,7 @@ describe("schema and storage", () => {
       const second = await migrate(db, { keyspace, replication }, log);
       expect(second.applied).to.deep.equal([]);
       expect(second.skipped).to.have.length(3);
-      await db.client.execute(`USE ${testConfig().cassandra.keyspace}`);
+      await db.client.execute(`USE ${testConfig().cassandra.keyspace}`, [], { prepare: false });
     });
 
     it("stop at a failing statement, naming the file and the statement", async () => {
@@ -94,10 +94,10 @@ describe("schema and storage", () => {
         expect((err as Error).message).to.contain("CREATE TABLE oops");
         const recorded = await db.execute(`SELECT version FROM ${ks}.schema_migrations`);
         expect(recorded.rows.map((r) => r.get("version"))).to.deep.equal(["001"]);
-        await db.client.execute(`DROP KEYSPACE ${ks}`);
+        await db.client.execute(`DROP KEYSPACE ${ks}`, [], { prepare: false });
       } finally {
         await rm(dir, { recursive: true, force: true });
-        await db.client.execute(`USE ${testConfig().cassandra.keyspace}`);
+        await db.client.execute(`USE ${testConfig().cassandra.keyspace}`, [], { prepare: false });
       }
     });
 

@@ -49,7 +49,9 @@ export async function migrate(
 ): Promise<MigrateResult> {
   const run = async (what: string, statement: string) => {
     try {
-      await db.client.execute(statement);
+      // Schema statements run once each: preparing them only made Cassandra log each one as
+      // "prepared on no keyspace, executed on another".
+      await db.client.execute(statement, [], { prepare: false });
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new MigrationError(`${what}: ${reason}\n  statement: ${statement.split("\n")[0]}`);

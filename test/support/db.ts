@@ -6,6 +6,6 @@ import { testConfig } from "./cluster.js";
 export async function openTestDb(): Promise<Db> {
   const config = testConfig();
   const db = await connectCassandra(config.cassandra, createLogger("silent", "test-db"));
-  await db.client.execute(`USE ${config.cassandra.keyspace}`);
+  await db.client.execute(`USE ${config.cassandra.keyspace}`, [], { prepare: false });
   return db;
 }

@@ -24,6 +24,6 @@ export async function mochaGlobalTeardown() {
   if (process.env.KEEP_TEST_KEYSPACE) return;
   const config = loadConfig({ ...process.env, NODE_ENV: "test" });
   const db = await connectCassandra(config.cassandra, createLogger("warn", "test-teardown"));
-  await db.client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+  await db.client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`, [], { prepare: false });
   await db.client.shutdown();
 }
