@@ -2,6 +2,7 @@
 // and docker-compose.yml are checked against CONFIG_VARIABLES by test/compose.test.ts.
 import os from "node:os";
 import { z } from "zod";
+import { ConfigError } from "./errors.js";
 
 const DEV_JWT_SECRET = "dev-secret-change-me";
 
@@ -104,8 +105,6 @@ export type LimitsConfig = {
   /** Take the client address from the last X-Forwarded-For entry (set by our load balancer). */
   trustProxy: boolean;
 };
-
-export class ConfigError extends Error {}
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(source);

@@ -8,7 +8,8 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { Decoder, Encoder, type Packet, PacketType } from "socket.io-parser";
 import { ERROR_CODES, type Message, type RequestEvent } from "../shared/protocol.js";
-import { MAX_CONTENT_CHARS, requestSchemas } from "../shared/schemas.js";
+import { MAX_CONTENT_CHARS } from "../shared/limits.js";
+import { requestSchemas } from "../shared/schemas.js";
 import { emitWithoutAck, expectFailure, raw } from "./support/answers.js";
 import {
   type Client,

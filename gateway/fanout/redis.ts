@@ -2,7 +2,7 @@ import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { Redis } from "ioredis";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
-import { StartupError } from "../startup-error.js";
+import { StartupError } from "../errors.js";
 
 /** Redact credentials from a Redis URL before it is logged or shown. */
 export const safeRedisUrl = (url: string) => url.replace(/\/\/[^@/]*@/, "//***@");

@@ -1,39 +1,41 @@
-import type { Conversation } from "../../shared/protocol.js";
+// Conversations and their bookkeeping: who takes part, creating them, the inbox that lists them
+// by recent activity, read positions, and the signals (typing, receipts) among participants.
 import { z } from "zod";
+import type { ReceiptEvent } from "../../shared/protocol.js";
+import type { ValidRequest } from "../../shared/schemas.js";
 import { badRequest, forbidden, notFound } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ConversationRepository } from "../storage/conversation-repository.js";
-import type { ConversationRecord, InboxRow } from "../storage/records.js";
+import type { ConversationRecord, InboxEntry, InboxRow } from "../storage/records.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
-import { canonicalPair, directConversationId, newGroupId, windowStart } from "./ids.js";
+import {
+  canonicalPair,
+  directConversationId,
+  newGroupId,
+  windowStart,
+  writeMicros,
+} from "./ids.js";
 import { Lru } from "./lru.js";
 import type { FanOut } from "./ports.js";
+import { toConversation } from "./wire.js";
 
 export type StorageOptions = { messageBucketMs: number; inboxSlotMs: number };
 
 const listCursor = z.object({ s: z.number().int(), u: z.number().int(), c: z.guid() });
-
-export function toConversation(r: ConversationRecord): Conversation {
-  return {
-    conversationId: r.conversationId,
-    kind: r.kind,
-    participantIds: r.participantIds,
-    ...(r.title ? { title: r.title } : {}),
-    lastMessage: r.lastMessage,
-    lastUpdated: r.lastUpdated.toISOString(),
-  };
-}
 
 /** Newest activity first, then by id so equal times keep one order across pages. */
 const byActivity = (a: ConversationRecord, b: ConversationRecord) =>
   b.lastUpdated.getTime() - a.lastUpdated.getTime() ||
   (a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : 0);
 
+const others = (c: ConversationRecord, userId: string) =>
+  c.participantIds.filter((p) => p !== userId);
+
 export class ConversationService {
   // Participants, kind and bucket size never change, so every node may keep them.
   private readonly facts = new Lru<string, ConversationRecord>(50_000);
   // Inbox rows this node has written: one write per conversation and slot, not per message.
-  private readonly inboxWritten = new Lru<string, true>(100_000);
+  private readonly writtenSlots = new Lru<string, true>(100_000);
 
   constructor(
     private readonly repo: ConversationRepository,
@@ -55,9 +57,10 @@ export class ConversationService {
     return record;
   }
 
-  /** The direct conversation for a send: its participants, from this node's cache when known. */
+  /** The direct conversation for a send: from this node's cache when known, created on first use. */
   async direct(userId: string, peerId: string): Promise<ConversationRecord> {
     const peer = peerId.toLowerCase();
+    if (peer === userId) throw badRequest("the recipient must be another user");
     return this.facts.get(directConversationId(userId, peer)) ?? this.openDirect(userId, peer);
   }
 
@@ -67,22 +70,18 @@ export class ConversationService {
     if (peer === userId) throw badRequest("peerId must be another user");
     const id = directConversationId(userId, peer);
     const now = new Date();
-    const candidate: ConversationRecord = {
-      conversationId: id,
-      kind: "direct",
-      participantIds: [...canonicalPair(userId, peer)],
-      bucketMs: this.opts.messageBucketMs,
-      createdAt: now,
-      lastUpdated: now,
-      lastMessage: null,
-    };
-    const existing = await this.repo.get(id);
-    const { created, record } = existing
-      ? { created: false, record: existing }
-      : await this.repo.createIfAbsent(candidate);
-    await this.ensureInbox(record, record.lastUpdated);
+    const record =
+      (await this.repo.get(id)) ??
+      (await this.create({
+        conversationId: id,
+        kind: "direct",
+        participantIds: [...canonicalPair(userId, peer)],
+        bucketMs: this.opts.messageBucketMs,
+        createdAt: now,
+        lastUpdated: now,
+        lastMessage: null,
+      }));
     this.facts.set(id, record);
-    if (created) this.fanOut.conversationNew(record.participantIds, toConversation(record));
     return record;
   }
 
@@ -90,7 +89,7 @@ export class ConversationService {
     const members = [...new Set([userId, ...participantIds.map((p) => p.toLowerCase())])].sort();
     if (members.length < 2) throw badRequest("a group needs at least one other participant");
     const now = new Date();
-    const record: ConversationRecord = {
+    const record = await this.create({
       conversationId: newGroupId(),
       kind: "group",
       participantIds: members,
@@ -99,22 +98,66 @@ export class ConversationService {
       createdAt: now,
       lastUpdated: now,
       lastMessage: null,
-    };
-    await this.repo.createIfAbsent(record);
-    await this.ensureInbox(record, now);
+    });
     this.facts.set(record.conversationId, record);
-    const view = toConversation(record);
-    this.fanOut.conversationNew(members, view);
-    return view;
+    return toConversation(record);
   }
 
-  /** Puts the conversation in every participant's inbox slot for time `at`, once per node. */
-  async ensureInbox(record: ConversationRecord, at: Date): Promise<void> {
-    const slot = windowStart(at.getTime(), this.opts.inboxSlotMs);
-    const key = `${record.conversationId}@${slot.getTime()}`;
-    if (this.inboxWritten.has(key)) return;
-    await this.repo.addInboxRows(record.participantIds, slot, record.conversationId);
-    this.inboxWritten.set(key, true);
+  /** Stores a new conversation (unless another node just did) and tells its participants. */
+  private async create(candidate: ConversationRecord): Promise<ConversationRecord> {
+    // Inbox rows first: list skips a row whose conversation does not exist yet, while a stored
+    // conversation without its rows would be missing from its participants' lists.
+    const inbox = this.inboxEntry(candidate, candidate.createdAt.getTime());
+    if (inbox) {
+      await this.repo.addInboxRows(inbox);
+      this.inboxWritten(inbox);
+    }
+    const { created, record } = await this.repo.createIfAbsent(candidate);
+    if (created) this.fanOut.conversationNew(record.participantIds, toConversation(record));
+    return record;
+  }
+
+  /**
+   * The inbox rows a message at time `at` needs, or null when this node has already written them:
+   * one write per conversation and inbox slot, not per message.
+   */
+  inboxEntry(record: ConversationRecord, at: number): InboxEntry | null {
+    const slot = windowStart(at, this.opts.inboxSlotMs);
+    if (this.writtenSlots.has(`${record.conversationId}@${slot.getTime()}`)) return null;
+    return { conversationId: record.conversationId, slot, userIds: record.participantIds };
+  }
+
+  /** Remembers that `entry` is stored, so later messages of its slot skip it. */
+  inboxWritten(entry: InboxEntry): void {
+    this.writtenSlots.set(`${entry.conversationId}@${entry.slot.getTime()}`, true);
+  }
+
+  /** Stores the user's read position and tells the other participants. */
+  async markRead(c: ConversationRecord, userId: string, messageId: string): Promise<void> {
+    const readAt = new Date();
+    await this.repo.setReadPosition(
+      c.conversationId,
+      userId,
+      messageId,
+      readAt,
+      writeMicros(messageId),
+    );
+    const receipt: ReceiptEvent = {
+      conversationId: c.conversationId,
+      userId,
+      messageId,
+      readAt: readAt.toISOString(),
+    };
+    this.fanOut.receipt(others(c, userId), receipt);
+  }
+
+  async typing(userId: string, req: ValidRequest<"typing">): Promise<void> {
+    const conversation = await this.requireParticipant(userId, req.conversationId);
+    this.fanOut.typing(others(conversation, userId), {
+      conversationId: conversation.conversationId,
+      userId,
+      typing: req.typing,
+    });
   }
 
   async list(userId: string, limit: number, cursor?: string) {

@@ -1,22 +1,41 @@
+// conversations, their inbox rows (conversations_by_user) and read positions.
 import cassandra from "cassandra-driver";
+import { messageIdTicks } from "../../shared/message-id.js";
 import type { MessageSummary } from "../../shared/protocol.js";
-import type { Db, Row } from "./cassandra.js";
-import type { ConversationRecord, InboxRow } from "./records.js";
+import type { Db, Row, Statement } from "./cassandra.js";
+import type { ConversationRecord, InboxEntry, InboxRow } from "./records.js";
 
 const SERIAL = cassandra.types.consistencies.localSerial;
 const str = (v: unknown) => String(v);
 
-function toRecord(r: Row): ConversationRecord {
-  const lastId = r.get("last_message_id");
-  const lastUpdated = r.get("last_updated") as Date;
-  const lastMessage: MessageSummary | null = lastId
+type TimeUuid = { toString(): string; getDate(): Date };
+type SummaryCell = { message_id: TimeUuid; sender_id: unknown; content: string };
+
+/** The newest message: one cell since migration 004, separate columns in rows written before. */
+function lastMessageOf(r: Row): MessageSummary | null {
+  const cell = r.get("last_message") as SummaryCell | null;
+  if (cell) {
+    return {
+      messageId: cell.message_id.toString(),
+      senderId: str(cell.sender_id),
+      content: cell.content,
+      sentAt: cell.message_id.getDate().toISOString(),
+    };
+  }
+  const id = r.get("last_message_id") as TimeUuid | null;
+  return id
     ? {
-        messageId: str(lastId),
+        messageId: id.toString(),
         senderId: str(r.get("last_sender_id")),
         content: r.get("last_content") as string,
-        sentAt: lastUpdated.toISOString(),
+        sentAt: id.getDate().toISOString(),
       }
     : null;
+}
+
+function toRecord(r: Row): ConversationRecord {
+  const lastMessage = lastMessageOf(r);
+  const lastUpdated = lastMessage ? new Date(lastMessage.sentAt) : (r.get("last_updated") as Date);
   const title = r.get("title") as string | null;
   return {
     conversationId: str(r.get("conversation_id")),
@@ -64,25 +83,32 @@ export class ConversationRepository {
     return { created: false, record: toRecord(row) };
   }
 
-  /** Records a message as the newest; the write timestamp makes the newest message win. */
-  async setLastMessage(conversationId: string, m: MessageSummary, writeMicros: number) {
-    await this.db.execute(
-      `UPDATE conversations USING TIMESTAMP ?
-       SET last_updated = ?, last_message_id = ?, last_sender_id = ?, last_content = ?
-       WHERE conversation_id = ?`,
-      [writeMicros, new Date(m.sentAt), m.messageId, m.senderId, m.content, conversationId],
-    );
+  /**
+   * Records a message as the newest. Written at the message id's own 100 ns timestamp (only ever
+   * written so), so the newest message wins whatever order the writes arrive in, and as one cell,
+   * so two writes never mix their columns.
+   */
+  lastMessage(conversationId: string, m: MessageSummary): Statement {
+    return {
+      query:
+        "UPDATE conversations USING TIMESTAMP ? SET last_message = ? WHERE conversation_id = ?",
+      params: [
+        cassandra.types.Long.fromString(String(messageIdTicks(m.messageId))),
+        { message_id: m.messageId, sender_id: m.senderId, content: m.content },
+        conversationId,
+      ],
+    };
   }
 
-  async addInboxRows(userIds: string[], slot: Date, conversationId: string) {
-    await Promise.all(
-      userIds.map((userId) =>
-        this.db.execute(
-          "INSERT INTO conversations_by_user (user_id, slot, conversation_id) VALUES (?, ?, ?)",
-          [userId, slot, conversationId],
-        ),
-      ),
-    );
+  inboxInserts(entry: InboxEntry): Statement[] {
+    return entry.userIds.map((userId) => ({
+      query: "INSERT INTO conversations_by_user (user_id, slot, conversation_id) VALUES (?, ?, ?)",
+      params: [userId, entry.slot, entry.conversationId],
+    }));
+  }
+
+  async addInboxRows(entry: InboxEntry) {
+    await Promise.all(this.inboxInserts(entry).map((s) => this.db.execute(s.query, s.params)));
   }
 
   /** The user's inbox rows, newest slot first, from `fromSlot` (inclusive) down. */
@@ -127,13 +153,5 @@ export class ConversationRepository {
        WHERE conversation_id = ? AND user_id = ?`,
       [writeMicros, messageId, readAt, conversationId, userId],
     );
-  }
-
-  async readPositions(conversationId: string): Promise<Map<string, string>> {
-    const rs = await this.db.execute(
-      "SELECT user_id, message_id FROM read_positions WHERE conversation_id = ?",
-      [conversationId],
-    );
-    return new Map(rs.rows.map((r) => [str(r.get("user_id")), str(r.get("message_id"))]));
   }
 }

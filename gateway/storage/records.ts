@@ -17,4 +17,17 @@ export type StoredMessage = Message & { recipientId?: string };
 
 export type InboxRow = { slot: Date; conversationId: string };
 
+/** Inbox rows a send adds: the users whose inbox gains the conversation at `slot`. */
+export type InboxEntry = { conversationId: string; slot: Date; userIds: string[] };
+
+/** What one message's send writes, in one storage operation. */
+export type MessageAppend = {
+  message: StoredMessage;
+  bucket: Date;
+  /** The bucket may be new: its row in the conversation's bucket index is written too. */
+  indexBucket: boolean;
+  inbox: InboxEntry | null;
+};
+
+/** A send's idempotency record: the message its first attempt made, and whether it was stored. */
 export type ClientIdRecord = { message: StoredMessage; committed: boolean };
