@@ -1,4 +1,4 @@
-// The wire contract (../shared/PROTOCOL.md, v1) as types: the gateway, the clients and the tests
+// The wire protocol (docs/protocol.md) as types: the gateway, the clients and the tests
 // all compile against these maps, so a misspelt event or a wrong payload fails to build.
 
 export const ERROR_CODES = [
