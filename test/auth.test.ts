@@ -1,5 +1,5 @@
-// Handshake authentication (../shared/PROTOCOL.md, "Connecting"), with tokens crafted here by
-// jsonwebtoken against the node's configured secret.
+// Handshake authentication (docs/protocol.md, "Connecting and authentication"), with tokens
+// crafted here by jsonwebtoken against the node's configured secret.
 import { createHmac, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { expect } from "chai";
 import jwt from "jsonwebtoken";

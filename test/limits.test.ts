@@ -1,4 +1,4 @@
-// The abuse limits (README, "Limits and abuse protection"): each refuses with the contract's
+// The abuse limits (docs/protocol.md, "Limits"): each refuses with the protocol's
 // error, counts where it says it counts, and leaves everyone else served.
 import { expect } from "chai";
 import type { Message } from "../shared/protocol.js";

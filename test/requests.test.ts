@@ -1,4 +1,4 @@
-// Every request of the wire contract (../shared/PROTOCOL.md): its success and each error code it
+// Every request of the wire protocol (docs/protocol.md): its success and each error code it
 // can give, against real gateway nodes, Cassandra and Redis.
 import { expect } from "chai";
 import { v1 as timeUuid, v4 as randomUuid } from "uuid";

@@ -62,7 +62,7 @@ export function whenRedisRecovers(clients: Redis[], onRecovered: () => void) {
   }
 }
 
-/** The Socket.IO adapter: classic Pub/Sub, or sharded Pub/Sub (Redis 7+); compared in README "Performance". */
+/** The Socket.IO adapter: classic Pub/Sub, or sharded Pub/Sub (Redis 7+); compared in docs/performance.md. */
 export function redisAdapter(kind: Config["redis"]["adapter"], pub: Redis, sub: Redis) {
   return kind === "sharded" ? createShardedAdapter(pub, sub) : createAdapter(pub, sub);
 }
