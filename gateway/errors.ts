@@ -37,8 +37,6 @@ export class AuthRefusal extends Error {
 }
 
 export const badRequest = (message: string) => new GatewayError("BAD_REQUEST", message);
-export const forbidden = (message = "not a participant of this conversation") =>
-  new GatewayError("FORBIDDEN", message);
 export const notFound = (message: string) => new GatewayError("NOT_FOUND", message);
 export const unavailable = (message = "storage cannot accept the request now; retry later") =>
   new GatewayError("UNAVAILABLE", message);

@@ -1,9 +1,10 @@
 // Conversations and their bookkeeping: who takes part, creating them, the inbox that lists them
 // by recent activity, read positions, and the signals (typing, receipts) among participants.
 import { z } from "zod";
+import { compareMessageIds } from "../../shared/message-id.js";
 import type { ReceiptEvent } from "../../shared/protocol.js";
 import type { ValidRequest } from "../../shared/schemas.js";
-import { badRequest, forbidden, notFound } from "../errors.js";
+import { badRequest, notFound } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ConversationRepository } from "../storage/conversation-repository.js";
 import type { ConversationRecord, InboxEntry, InboxRow } from "../storage/records.js";
@@ -44,16 +45,19 @@ export class ConversationService {
     private readonly log: Logger,
   ) {}
 
-  /** The conversation, if the user takes part in it: NOT_FOUND or FORBIDDEN otherwise. */
+  /**
+   * The conversation, if the user takes part in it. Anyone else gets the same NOT_FOUND whether
+   * or not it exists: direct conversation ids can be computed from two user ids, so any other
+   * answer would tell who talks to whom.
+   */
   async requireParticipant(userId: string, conversationId: string): Promise<ConversationRecord> {
     const id = conversationId.toLowerCase();
     let record = this.facts.get(id);
     if (!record) {
       record = (await this.repo.get(id)) ?? undefined;
-      if (!record) throw notFound("no such conversation");
-      this.facts.set(id, record);
+      if (record) this.facts.set(id, record);
     }
-    if (!record.participantIds.includes(userId)) throw forbidden();
+    if (!record?.participantIds.includes(userId)) throw notFound("no such conversation");
     return record;
   }
 
@@ -132,8 +136,13 @@ export class ConversationService {
     this.writtenSlots.set(`${entry.conversationId}@${entry.slot.getTime()}`, true);
   }
 
-  /** Stores the user's read position and tells the other participants. */
+  /**
+   * Stores the user's read position and tells the other participants, only when it moves
+   * forward: marking an older message read changes nothing.
+   */
   async markRead(c: ConversationRecord, userId: string, messageId: string): Promise<void> {
+    const current = await this.repo.readPosition(c.conversationId, userId);
+    if (current && compareMessageIds(messageId, current) <= 0) return;
     const readAt = new Date();
     await this.repo.setReadPosition(
       c.conversationId,

@@ -154,4 +154,14 @@ export class ConversationRepository {
       [writeMicros, messageId, readAt, conversationId, userId],
     );
   }
+
+  async readPosition(conversationId: string, userId: string): Promise<string | null> {
+    const row = (
+      await this.db.execute(
+        "SELECT message_id FROM read_positions WHERE conversation_id = ? AND user_id = ?",
+        [conversationId, userId],
+      )
+    ).first();
+    return row ? str(row.get("message_id")) : null;
+  }
 }

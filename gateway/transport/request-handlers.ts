@@ -4,7 +4,7 @@ import { performance } from "node:perf_hooks";
 import { MAX_REQUEST_BYTES } from "../../shared/limits.js";
 import type { Answer, RequestEvent, RequestSuccess } from "../../shared/protocol.js";
 import { requestSchemas, type ValidRequest } from "../../shared/schemas.js";
-import { badRequest, payloadTooLarge, toFailure, unavailable } from "../errors.js";
+import { badRequest, payloadTooLarge, rateLimited, toFailure, unavailable } from "../errors.js";
 import type { Metrics } from "../http/metrics.js";
 import type { Limits } from "../limits/limits.js";
 import type { Logger } from "../logger.js";
@@ -15,6 +15,9 @@ import type { RequestGate } from "./request-gate.js";
 import type { GatewaySocket } from "./types.js";
 
 type Context = { userId: string; socketId: string };
+
+/** When a socket has too many requests running: about as long as a typical one takes. */
+const IN_FLIGHT_RETRY_MS = 100;
 type Route<E extends RequestEvent> = (
   ctx: Context,
   req: ValidRequest<E>,
@@ -53,11 +56,15 @@ export function registerRequestHandlers(
   const { limits, metrics, gate } = deps;
   const ctx: Context = { userId: socket.data.userId, socketId: socket.id };
   let requests = 0;
+  let inFlight = 0;
 
   function on<E extends RequestEvent>(event: E, route: Route<E>) {
-    const listener = async (payload: unknown, ack: unknown) => {
-      // The contract answers a request without a callback with nothing, and acts on nothing.
+    const listener = async (...args: unknown[]) => {
+      // The callback comes last; a callback alone (`emit(event, cb)`) is a request with an empty
+      // payload. Without a callback there is no one to answer, so nothing is done.
+      const ack = args.at(-1);
       if (typeof ack !== "function") return;
+      const payload = args.length > 1 ? args[0] : {};
       const answer = ack as (a: Answer) => void;
       const started = performance.now();
       // Unique on this node: socket ids are random, the counter is per socket. The child logger
@@ -67,15 +74,19 @@ export function registerRequestHandlers(
       let result: Answer;
       const parsed = requestSchemas[event].safeParse(payload);
       const admitted = gate.enter();
+      inFlight++;
       try {
         // Refused before anything is done, so a retry on another node is safe.
         if (!admitted) throw unavailable("this node is shutting down; retry");
+        if (inFlight > limits.maxInFlight) throw rateLimited(IN_FLIGHT_RETRY_MS);
         // Every valid request is under the size limit, so only a refused one needs measuring.
         if (!parsed.success) throw invalid(payload, parsed.error.issues);
+        await limits.request(event, ctx.userId);
         result = { ok: true, ...(await route(ctx, parsed.data as ValidRequest<E>)) };
       } catch (err) {
         result = toFailure(err, log());
       }
+      inFlight--;
       const seconds = (performance.now() - started) / 1000;
       const outcome = result.ok ? "ok" : result.error.code;
       metrics.requestsTotal.inc({ event, outcome });
@@ -96,7 +107,6 @@ export function registerRequestHandlers(
 
   const { messages, conversations } = services;
   on("message:send", async (c, req) => {
-    await limits.send(c.userId);
     const message = await messages.send(c.userId, req, c.socketId);
     metrics.messagesSentTotal.inc();
     return { message };
