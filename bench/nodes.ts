@@ -81,6 +81,7 @@ export async function startNodes(
           // limits stay on (their cost is measured) with ceilings the load stays under.
           HANDSHAKES_PER_IP_PER_S: "100000",
           ...allBudgets("1000000/1"),
+          MAX_REQUESTS_IN_FLIGHT: "10000",
           ...env,
         },
         stdio: ["ignore", "pipe", "pipe"],

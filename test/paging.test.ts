@@ -20,6 +20,7 @@ describe("history paging across time buckets", function () {
       MESSAGE_BUCKET_MS: String(BUCKET_MS),
       // One user loads the whole history as fast as it can.
       ...allBudgets(`${TOTAL}/60`),
+      MAX_REQUESTS_IN_FLIGHT: String(TOTAL),
     });
     const alice = newUserId();
     client = await cluster.connect(node!, alice);

@@ -36,6 +36,7 @@ export async function startGatewayProcess(
       // The fault tests' load is faster than one user may send in production; limits have
       // their own tests.
       ...allBudgets("1000000/1"),
+      MAX_REQUESTS_IN_FLIGHT: "10000",
       HANDSHAKES_PER_IP_PER_S: "100000",
       ...env,
     },
