@@ -2,8 +2,7 @@
 // and docker-compose.yml are checked against CONFIG_VARIABLES by test/compose.test.ts.
 import os from "node:os";
 import { z } from "zod";
-
-const DEV_JWT_SECRET = "dev-secret-change-me";
+import { DEV_JWT_SECRET, KNOWN_SECRETS, MIN_PRODUCTION_SECRET_BYTES } from "./known-secrets.js";
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -11,7 +10,8 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const envSchema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-    HOST: z.string().default("0.0.0.0"),
+    // Loopback unless set: a development node (with POST /dev/token) is not on the network.
+    HOST: z.string().min(1).default("127.0.0.1"),
     PORT: int(0, 65535).default(3000),
     NODE_ID: z.string().min(1).default(`${os.hostname()}-${process.pid}`),
     LOG_LEVEL: z
@@ -59,7 +59,23 @@ const envSchema = z
         message: "JWT_SECRET or JWT_PUBLIC_KEY is required in production",
       });
     }
+    if (env.NODE_ENV === "production" && env.JWT_SECRET !== undefined) {
+      const problem = productionSecretProblem(env.JWT_SECRET);
+      if (problem) ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: problem });
+    }
   });
+
+/** Why a secret must not sign production tokens, or undefined when it may. */
+function productionSecretProblem(secret: string): string | undefined {
+  if (KNOWN_SECRETS.includes(secret)) {
+    return "is published in this repository; set a random one (openssl rand -hex 32)";
+  }
+  const bytes = Buffer.byteLength(secret, "utf8");
+  if (bytes < MIN_PRODUCTION_SECRET_BYTES) {
+    return `is ${bytes} bytes; production needs at least ${MIN_PRODUCTION_SECRET_BYTES} (openssl rand -hex 32)`;
+  }
+  return undefined;
+}
 
 export type Env = z.output<typeof envSchema>;
 
