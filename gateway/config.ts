@@ -40,6 +40,7 @@ const envSchema = z
     REDIS_ADAPTER: z.enum(["classic", "sharded"]).default("classic"),
     MESSAGE_BUCKET_MS: int(1, 2_147_483_647).default(86_400_000),
     INBOX_SLOT_MS: int(1, 2_147_483_647).default(3_600_000),
+    FANOUT_REPLAY_BACKLOG: int(1, 10_000_000).default(20_000),
     SEND_BUFFER_LIMIT_BYTES: int(64 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
     SHUTDOWN_TIMEOUT_S: int(1, 600).default(10),
     WEB_ROOT: z.string().min(1).default("web/dist"),
@@ -104,6 +105,8 @@ export type Config = {
   };
   redis: { url: string; connectTimeoutS: number; adapter: Env["REDIS_ADAPTER"] };
   storage: { messageBucketMs: number; inboxSlotMs: number };
+  /** Broadcasts a node keeps to send again after a Redis outage; past it, recipients catch up. */
+  fanOutReplayBacklog: number;
   /** Bytes a socket may have queued for sending before it is disconnected as too slow. */
   sendBufferLimitBytes: number;
   shutdownTimeoutS: number;
@@ -159,6 +162,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       adapter: e.REDIS_ADAPTER,
     },
     storage: { messageBucketMs: e.MESSAGE_BUCKET_MS, inboxSlotMs: e.INBOX_SLOT_MS },
+    fanOutReplayBacklog: e.FANOUT_REPLAY_BACKLOG,
     sendBufferLimitBytes: e.SEND_BUFFER_LIMIT_BYTES,
     shutdownTimeoutS: e.SHUTDOWN_TIMEOUT_S,
     webRoot: e.WEB_ROOT,

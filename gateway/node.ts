@@ -26,9 +26,6 @@ import { RequestGate } from "./transport/request-gate.js";
 import { userRoom, type GatewayServer } from "./transport/types.js";
 import { StartupError } from "./startup-error.js";
 
-/** Broadcasts kept for a replay during a Redis outage; past it, clients are made to catch up. */
-const OUTAGE_BACKLOG = 20_000;
-
 /** How long a stopping node still takes requests on its open sockets before refusing them. */
 const SHUTDOWN_LINGER_MS = 250;
 /** How long shutdown waits for a socket to take its last answers before closing it anyway. */
@@ -106,7 +103,7 @@ export async function startGateway(
     maxHttpBufferSize: config.limits.maxFrameBytes,
     serveClient: false,
   });
-  const backlog = new OutageBacklog(OUTAGE_BACKLOG);
+  const backlog = new OutageBacklog(config.fanOutReplayBacklog);
   const fanOut = new SocketIoFanOut(io, backlog, (event, users) =>
     metrics.deliveries.inc({ event }, users),
   );
@@ -145,9 +142,14 @@ export async function startGateway(
   };
   replayAfterOutages(pub, sub, backlog, {
     replayed: (count) => metrics.replayed.inc(count),
-    overflowed: () => {
-      const sockets = closeAll("fanOutInterrupted");
-      log.warn({ sockets }, "outage backlog overflowed; clients reconnect to catch up");
+    lost: (users) => {
+      fanOut.syncRequired(users);
+      const count = users === "everyone" ? 1 : users.size;
+      metrics.syncRequired.inc(count);
+      log.warn(
+        { users: users === "everyone" ? "everyone" : count },
+        "outage backlog overflowed; its recipients are told to catch up",
+      );
     },
     log,
   });

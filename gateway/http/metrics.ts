@@ -52,6 +52,11 @@ export function createMetrics(opts: { defaultMetrics: boolean }) {
       help: "Broadcasts sent again after a Redis outage",
       registers: [registry],
     }),
+    syncRequired: new Counter({
+      name: "chat_fanout_sync_required_total",
+      help: "Users told to catch up (sync:required) because an outage backlog overflowed; a broadcast to everyone counts 1",
+      registers: [registry],
+    }),
     sendBufferPeak: new Gauge({
       name: "chat_send_buffer_peak_bytes",
       help: "Largest number of bytes any one socket has had queued for sending",

@@ -5,7 +5,6 @@ import type { GatewaySocket } from "./types.js";
 export const CLOSE = {
   shutdown: { code: 1001, reason: "server shutting down" },
   slowConsumer: { code: 1008, reason: "send buffer full" },
-  fanOutInterrupted: { code: 1012, reason: "fan-out interrupted; catch up" },
 } as const;
 
 export type CloseCause = keyof typeof CLOSE;
