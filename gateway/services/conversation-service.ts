@@ -3,8 +3,9 @@ import { z } from "zod";
 import { badRequest, forbidden, notFound } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ConversationRepository } from "../storage/conversation-repository.js";
-import type { ConversationRecord, InboxRow } from "../storage/records.js";
+import type { ConversationRecord } from "../storage/records.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
+import { InboxPage } from "./inbox-page.js";
 import { canonicalPair, directConversationId, newGroupId, windowStart } from "./ids.js";
 import { Lru } from "./lru.js";
 import type { FanOut } from "./ports.js";
@@ -23,11 +24,6 @@ export function toConversation(r: ConversationRecord): Conversation {
     lastUpdated: r.lastUpdated.toISOString(),
   };
 }
-
-/** Newest activity first, then by id so equal times keep one order across pages. */
-const byActivity = (a: ConversationRecord, b: ConversationRecord) =>
-  b.lastUpdated.getTime() - a.lastUpdated.getTime() ||
-  (a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : 0);
 
 export class ConversationService {
   // Participants, kind and bucket size never change, so every node may keep them.
@@ -108,74 +104,29 @@ export class ConversationService {
     return view;
   }
 
-  /** Puts the conversation in every participant's inbox slot for time `at`, once per node. */
+  /**
+   * Puts the conversation in every participant's inbox slot for its activity at `at`, once per
+   * slot and node: as created (at its creation time) or as having had a message in the slot.
+   */
   async ensureInbox(record: ConversationRecord, at: Date): Promise<void> {
     const slot = windowStart(at.getTime(), this.opts.inboxSlotMs);
-    const key = `${record.conversationId}@${slot.getTime()}`;
+    const kind = at.getTime() === record.createdAt.getTime() ? "created" : "message";
+    const key = `${record.conversationId}@${slot.getTime()}@${kind}`;
     if (this.inboxWritten.has(key)) return;
-    await this.repo.addInboxRows(record.participantIds, slot, record.conversationId);
+    const { conversationId } = record;
+    await this.repo.addInboxRows(record.participantIds, { slot, kind, at, conversationId });
     this.inboxWritten.set(key, true);
   }
 
+  /** A page of the user's inbox, newest activity first; bounded work (see inbox-page.ts). */
   async list(userId: string, limit: number, cursor?: string) {
     const after = cursor ? decodeCursor(cursor, listCursor) : null;
-    const found: { slot: Date; record: ConversationRecord }[] = [];
-    const seen = new Set<string>();
-    let pending: InboxRow[] = [];
-
-    // A slot's rows are only ordered once all of them are read, so pages end on slot boundaries.
-    const flush = async () => {
-      const rows = pending;
-      pending = [];
-      const records = await Promise.all(rows.map((r) => this.repo.get(r.conversationId)));
-      const current = rows.flatMap((row, i) => {
-        const record = records[i];
-        if (!record || seen.has(record.conversationId)) return [];
-        if (!record.participantIds.includes(userId)) return [];
-        const slot = windowStart(record.lastUpdated.getTime(), this.opts.inboxSlotMs);
-        if (row.slot.getTime() < slot.getTime()) {
-          // Left behind when the conversation moved to a newer slot.
-          this.repo
-            .removeInboxRow(userId, row)
-            .catch((err: unknown) => this.log.warn({ err }, "stale inbox row not removed"));
-          return [];
-        }
-        // A newer row whose send has not finished: the conversation still shows at its old slot.
-        if (row.slot.getTime() > slot.getTime()) return [];
-        seen.add(record.conversationId);
-        return [{ slot: row.slot, record }];
-      });
-      current.sort((a, b) => byActivity(a.record, b.record));
-      for (const item of current) {
-        if (after && item.slot.getTime() === after.s && !isAfter(item.record, after)) continue;
-        found.push(item);
-      }
+    const { inboxSlotMs } = this.opts;
+    const page = new InboxPage(this.repo, userId, limit, inboxSlotMs, this.log, after);
+    const { records, next } = await page.read();
+    return {
+      conversations: records.map(toConversation),
+      nextCursor: next ? encodeCursor(next) : null,
     };
-
-    for await (const row of this.repo.inboxRows(userId, after ? new Date(after.s) : null, 200)) {
-      if (pending.length > 0 && pending[0]?.slot.getTime() !== row.slot.getTime()) {
-        await flush();
-        if (found.length > limit) break;
-      }
-      pending.push(row);
-    }
-    if (found.length <= limit) await flush();
-
-    const page = found.slice(0, limit);
-    const last = page.at(-1);
-    const nextCursor =
-      found.length > limit && last
-        ? encodeCursor({
-            s: last.slot.getTime(),
-            u: last.record.lastUpdated.getTime(),
-            c: last.record.conversationId,
-          })
-        : null;
-    return { conversations: page.map((p) => toConversation(p.record)), nextCursor };
   }
-}
-
-function isAfter(r: ConversationRecord, cursor: { u: number; c: string }): boolean {
-  const t = r.lastUpdated.getTime();
-  return t < cursor.u || (t === cursor.u && r.conversationId > cursor.c);
 }

@@ -15,6 +15,15 @@ export type ConversationRecord = {
 /** A stored message and where it lives. */
 export type StoredMessage = Message & { recipientId?: string };
 
-export type InboxRow = { slot: Date; conversationId: string };
+/**
+ * A conversation's entry in a user's inbox slot: `message` when it had a message in the slot (at:
+ * that message's time), `created` when it was created in the slot (at: its creation time).
+ */
+export type InboxRow = {
+  slot: Date;
+  kind: "message" | "created";
+  at: Date;
+  conversationId: string;
+};
 
 export type ClientIdRecord = { message: StoredMessage; committed: boolean };
