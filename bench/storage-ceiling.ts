@@ -79,7 +79,15 @@ export async function storageCeiling(opts: {
     const indexBucket = !written.has(bucketKey);
     const inbox = written.has(slotKey)
       ? null
-      : { conversationId: c.conversationId, slot, userIds: c.participantIds };
+      : {
+          userIds: c.participantIds,
+          row: {
+            slot,
+            kind: "message",
+            at: new Date(at),
+            conversationId: c.conversationId,
+          } as const,
+        };
     await idempotency.claim(m);
     await store.append({ message: m, bucket, indexBucket, inbox });
     await idempotency.commit(m);

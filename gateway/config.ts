@@ -3,8 +3,7 @@
 import os from "node:os";
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
-
-const DEV_JWT_SECRET = "dev-secret-change-me";
+import { DEV_JWT_SECRET, KNOWN_SECRETS, MIN_PRODUCTION_SECRET_BYTES } from "./known-secrets.js";
 
 /** A request budget: "points/seconds", e.g. "60/10" for 60 requests per 10 seconds. */
 const budget = z
@@ -39,7 +38,8 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const envSchema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-    HOST: z.string().default("0.0.0.0"),
+    // Loopback unless set: a development node (with POST /dev/token) is not on the network.
+    HOST: z.string().min(1).default("127.0.0.1"),
     PORT: int(0, 65535).default(3000),
     NODE_ID: z.string().min(1).default(`${os.hostname()}-${process.pid}`),
     LOG_LEVEL: z
@@ -68,6 +68,7 @@ const envSchema = z
     REDIS_ADAPTER: z.enum(["classic", "sharded"]).default("classic"),
     MESSAGE_BUCKET_MS: int(1, 2_147_483_647).default(86_400_000),
     INBOX_SLOT_MS: int(1, 2_147_483_647).default(3_600_000),
+    FANOUT_REPLAY_BACKLOG: int(1, 10_000_000).default(20_000),
     SEND_BUFFER_LIMIT_BYTES: int(64 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
     SHUTDOWN_TIMEOUT_S: int(1, 600).default(10),
     WEB_ROOT: z.string().min(1).default("web/dist"),
@@ -93,7 +94,23 @@ const envSchema = z
         message: "JWT_SECRET or JWT_PUBLIC_KEY is required in production",
       });
     }
+    if (env.NODE_ENV === "production" && env.JWT_SECRET !== undefined) {
+      const problem = productionSecretProblem(env.JWT_SECRET);
+      if (problem) ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: problem });
+    }
   });
+
+/** Why a secret must not sign production tokens, or undefined when it may. */
+function productionSecretProblem(secret: string): string | undefined {
+  if (KNOWN_SECRETS.includes(secret)) {
+    return "is published in this repository; set a random one (openssl rand -hex 32)";
+  }
+  const bytes = Buffer.byteLength(secret, "utf8");
+  if (bytes < MIN_PRODUCTION_SECRET_BYTES) {
+    return `is ${bytes} bytes; production needs at least ${MIN_PRODUCTION_SECRET_BYTES} (openssl rand -hex 32)`;
+  }
+  return undefined;
+}
 
 export type Env = z.output<typeof envSchema>;
 
@@ -122,6 +139,8 @@ export type Config = {
   };
   redis: { url: string; connectTimeoutS: number; adapter: Env["REDIS_ADAPTER"] };
   storage: { messageBucketMs: number; inboxSlotMs: number };
+  /** Broadcasts a node keeps to send again after a Redis outage; past it, recipients catch up. */
+  fanOutReplayBacklog: number;
   /** Bytes a socket may have queued for sending before it is disconnected as too slow. */
   sendBufferLimitBytes: number;
   shutdownTimeoutS: number;
@@ -178,6 +197,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       adapter: e.REDIS_ADAPTER,
     },
     storage: { messageBucketMs: e.MESSAGE_BUCKET_MS, inboxSlotMs: e.INBOX_SLOT_MS },
+    fanOutReplayBacklog: e.FANOUT_REPLAY_BACKLOG,
     sendBufferLimitBytes: e.SEND_BUFFER_LIMIT_BYTES,
     shutdownTimeoutS: e.SHUTDOWN_TIMEOUT_S,
     webRoot: e.WEB_ROOT,

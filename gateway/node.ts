@@ -29,9 +29,6 @@ import { attachConnections } from "./transport/connection.js";
 import { RequestGate } from "./transport/request-gate.js";
 import { userRoom, type GatewayServer } from "./transport/types.js";
 
-/** Broadcasts kept for a replay during a Redis outage; past it, clients are made to catch up. */
-const OUTAGE_BACKLOG = 20_000;
-
 /** How long a stopping node still takes requests on its open sockets before refusing them. */
 const SHUTDOWN_LINGER_MS = 250;
 /** How long shutdown waits for a socket to take its last answers before closing it anyway. */
@@ -109,7 +106,7 @@ export async function startGateway(
     maxHttpBufferSize: config.limits.maxFrameBytes,
     serveClient: false,
   });
-  const backlog = new OutageBacklog(OUTAGE_BACKLOG);
+  const backlog = new OutageBacklog(config.fanOutReplayBacklog);
   const fanOut = new SocketIoFanOut(io, backlog, (event, users) =>
     metrics.fanoutTotal.inc({ event }, users),
   );
@@ -148,9 +145,14 @@ export async function startGateway(
   };
   replayAfterOutages(pub, sub, backlog, {
     replayed: (count) => metrics.fanoutReplayedTotal.inc(count),
-    overflowed: () => {
-      const sockets = closeAll("fanOutInterrupted");
-      log.warn({ sockets }, "outage backlog overflowed; clients reconnect to catch up");
+    lost: (users) => {
+      fanOut.syncRequired(users);
+      const count = users === "everyone" ? 1 : users.size;
+      metrics.fanoutSyncRequiredTotal.inc(count);
+      log.warn(
+        { users: users === "everyone" ? "everyone" : count },
+        "outage backlog overflowed; its recipients are told to catch up",
+      );
     },
     log,
   });

@@ -110,6 +110,8 @@ export interface ServerToClientEvents {
   typing: (event: TypingEvent) => void;
   "conversation:new": (conversation: Conversation) => void;
   "session:expired": () => void;
+  /** Live events to this socket were lost (a fan-out replay was not whole): catch up from storage. */
+  "sync:required": (event: { reason: "replayIncomplete" }) => void;
 }
 
 // Nodes talk to each other only through the adapter's broadcasts.

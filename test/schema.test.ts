@@ -55,8 +55,9 @@ describe("schema and storage", () => {
         "001_conversations.cql",
         "002_messages.cql",
         "003_read_positions.cql",
-        "004_whole_last_message.cql",
-        "005_drop_user_pair_messages.cql",
+        "004_inbox_by_user.cql",
+        "005_whole_last_message.cql",
+        "006_drop_unused_tables.cql",
       ]);
       const tables = await db.execute(
         "SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?",
@@ -64,7 +65,7 @@ describe("schema and storage", () => {
       );
       expect(tables.rows.map((r) => r.get("table_name") as string).sort()).to.deep.equal([
         "conversations",
-        "conversations_by_user",
+        "inbox_by_user",
         "message_buckets_by_conversation",
         "messages_by_client_id",
         "messages_by_conversation",
@@ -73,7 +74,7 @@ describe("schema and storage", () => {
       ]);
       const second = await migrate(db, { keyspace, replication }, log);
       expect(second.applied).to.deep.equal([]);
-      expect(second.skipped).to.have.length(5);
+      expect(second.skipped).to.have.length(6);
       await db.client.execute(`USE ${testConfig().cassandra.keyspace}`, [], { prepare: false });
     });
 
@@ -178,21 +179,33 @@ describe("schema and storage", () => {
       expect(row.get("last_message")).to.have.property("content", newest.content);
     });
 
-    it("conversations_by_user: rows by slot, newest slot first, removable", async () => {
+    it("inbox_by_user: slots newest first, message rows first, created rows newest first, removable", async () => {
       const repo = conversations();
       const user = randomUUID();
-      const [c1, c2] = [randomUUID(), randomUUID()];
-      await repo.addInboxRows({ userIds: [user], slot: new Date(1_000_000), conversationId: c1 });
-      await repo.addInboxRows({ userIds: [user], slot: new Date(2_000_000), conversationId: c2 });
-      const read = async (from: Date | null) => {
+      const [c1, c2, c3, c4] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      const [s1, s2] = [new Date(1_000_000), new Date(2_000_000)];
+      const row = (slot: Date, kind: "message" | "created", at: number, conversationId: string) =>
+        ({ slot, kind, at: new Date(at), conversationId }) as const;
+      await repo.addInboxRows({ userIds: [user], row: row(s1, "created", 1_000_100, c1) });
+      await repo.addInboxRows({ userIds: [user], row: row(s2, "created", 2_000_100, c2) });
+      await repo.addInboxRows({ userIds: [user], row: row(s2, "created", 2_000_300, c3) });
+      await repo.addInboxRows({ userIds: [user], row: row(s2, "message", 2_000_200, c4) });
+      const read = async (from: { slot: Date; at: Date; conversationId: string } | null) => {
         const rows = [];
-        for await (const r of repo.inboxRows(user, from, 10)) rows.push(r);
+        for await (const r of repo.inboxRows(user, from, 1))
+          rows.push(`${r.kind} ${r.conversationId}`);
         return rows;
       };
-      expect((await read(null)).map((r) => r.conversationId)).to.deep.equal([c2, c1]);
-      expect((await read(new Date(1_500_000))).map((r) => r.conversationId)).to.deep.equal([c1]);
-      await repo.removeInboxRow(user, { slot: new Date(2_000_000), conversationId: c2 });
-      expect((await read(null)).map((r) => r.conversationId)).to.deep.equal([c1]);
+      expect(await read(null)).to.deep.equal([
+        `message ${c4}`,
+        `created ${c3}`,
+        `created ${c2}`,
+        `created ${c1}`,
+      ]);
+      const from = { slot: s2, at: new Date(2_000_300), conversationId: c3 };
+      expect(await read(from)).to.deep.equal([`message ${c4}`, `created ${c2}`, `created ${c1}`]);
+      await repo.removeInboxRow(user, row(s2, "created", 2_000_300, c3));
+      expect(await read(null)).to.deep.equal([`message ${c4}`, `created ${c2}`, `created ${c1}`]);
     });
 
     it("a client id stays claimed by the earliest attempt, whatever order claims and marks land in", async () => {
@@ -230,12 +243,13 @@ describe("schema and storage", () => {
       const id = v1();
       const m = { ...message(conversationId, id, alice), recipientId: bob };
       const bucket = windowStart(messageIdTime(id), BUCKET);
-      const slot = new Date(windowStart(messageIdTime(id), 3_600_000));
+      const slot = windowStart(messageIdTime(id), 3_600_000);
+      const row = { slot, kind: "message", at: new Date(m.sentAt), conversationId } as const;
       await store.append({
         message: m,
         bucket,
         indexBucket: true,
-        inbox: { conversationId, slot, userIds: [alice, bob] },
+        inbox: { userIds: [alice, bob], row },
       });
 
       expect(await rows.page(conversationId, bucket, "older", null, 10)).to.deep.equal([m]);
@@ -247,8 +261,8 @@ describe("schema and storage", () => {
       expect((await convRepo.get(conversationId))?.lastMessage?.messageId).to.equal(id);
       for (const user of [alice, bob]) {
         const inbox = [];
-        for await (const r of convRepo.inboxRows(user, slot, 10)) inbox.push(r);
-        expect(inbox).to.deep.include({ slot, conversationId });
+        for await (const r of convRepo.inboxRows(user, null, 10)) inbox.push(r);
+        expect(inbox).to.deep.include(row);
       }
     });
 

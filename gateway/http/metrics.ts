@@ -50,6 +50,10 @@ export function createMetrics(opts: { defaultMetrics: boolean }) {
       "fanout_replayed_total",
       "Broadcasts sent again after a Redis outage",
     ),
+    fanoutSyncRequiredTotal: counter(
+      "fanout_sync_required_total",
+      "Users told to catch up (sync:required) because an outage backlog overflowed; a broadcast to everyone counts 1",
+    ),
     sendBufferPeakBytes: gauge(
       "send_buffer_peak_bytes",
       "Largest number of bytes any one socket has had queued for sending",

@@ -9,6 +9,7 @@ import type { Logger } from "../logger.js";
 import type { ConversationRepository } from "../storage/conversation-repository.js";
 import type { ConversationRecord, InboxEntry, InboxRow } from "../storage/records.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
+import { InboxPage } from "./inbox-page.js";
 import {
   canonicalPair,
   directConversationId,
@@ -24,10 +25,7 @@ export type StorageOptions = { messageBucketMs: number; inboxSlotMs: number };
 
 const listCursor = z.object({ s: z.number().int(), u: z.number().int(), c: z.guid() });
 
-/** Newest activity first, then by id so equal times keep one order across pages. */
-const byActivity = (a: ConversationRecord, b: ConversationRecord) =>
-  b.lastUpdated.getTime() - a.lastUpdated.getTime() ||
-  (a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : 0);
+const slotKey = (row: InboxRow) => `${row.conversationId}@${row.slot.getTime()}@${row.kind}`;
 
 const others = (c: ConversationRecord, userId: string) =>
   c.participantIds.filter((p) => p !== userId);
@@ -111,7 +109,7 @@ export class ConversationService {
   private async create(candidate: ConversationRecord): Promise<ConversationRecord> {
     // Inbox rows first: list skips a row whose conversation does not exist yet, while a stored
     // conversation without its rows would be missing from its participants' lists.
-    const inbox = this.inboxEntry(candidate, candidate.createdAt.getTime());
+    const inbox = this.inboxEntry(candidate, candidate.createdAt.getTime(), "created");
     if (inbox) {
       await this.repo.addInboxRows(inbox);
       this.inboxWritten(inbox);
@@ -122,18 +120,24 @@ export class ConversationService {
   }
 
   /**
-   * The inbox rows a message at time `at` needs, or null when this node has already written them:
-   * one write per conversation and inbox slot, not per message.
+   * The inbox rows that activity at time `at` needs (a message, or the creation), or null when
+   * this node has already written them: one write per conversation, slot and kind, not per
+   * message.
    */
-  inboxEntry(record: ConversationRecord, at: number): InboxEntry | null {
+  inboxEntry(
+    record: ConversationRecord,
+    at: number,
+    kind: InboxRow["kind"] = "message",
+  ): InboxEntry | null {
     const slot = windowStart(at, this.opts.inboxSlotMs);
-    if (this.writtenSlots.has(`${record.conversationId}@${slot.getTime()}`)) return null;
-    return { conversationId: record.conversationId, slot, userIds: record.participantIds };
+    const row: InboxRow = { slot, kind, at: new Date(at), conversationId: record.conversationId };
+    if (this.writtenSlots.has(slotKey(row))) return null;
+    return { userIds: record.participantIds, row };
   }
 
-  /** Remembers that `entry` is stored, so later messages of its slot skip it. */
+  /** Remembers that `entry` is stored, so later activity of its slot skips it. */
   inboxWritten(entry: InboxEntry): void {
-    this.writtenSlots.set(`${entry.conversationId}@${entry.slot.getTime()}`, true);
+    this.writtenSlots.set(slotKey(entry.row), true);
   }
 
   /**
@@ -169,65 +173,15 @@ export class ConversationService {
     });
   }
 
+  /** A page of the user's inbox, newest activity first; bounded work (see inbox-page.ts). */
   async list(userId: string, limit: number, cursor?: string) {
     const after = cursor ? decodeCursor(cursor, listCursor) : null;
-    const found: { slot: Date; record: ConversationRecord }[] = [];
-    const seen = new Set<string>();
-    let pending: InboxRow[] = [];
-
-    // A slot's rows are only ordered once all of them are read, so pages end on slot boundaries.
-    const flush = async () => {
-      const rows = pending;
-      pending = [];
-      const records = await Promise.all(rows.map((r) => this.repo.get(r.conversationId)));
-      const current = rows.flatMap((row, i) => {
-        const record = records[i];
-        if (!record || seen.has(record.conversationId)) return [];
-        if (!record.participantIds.includes(userId)) return [];
-        const slot = windowStart(record.lastUpdated.getTime(), this.opts.inboxSlotMs);
-        if (row.slot.getTime() < slot.getTime()) {
-          // Left behind when the conversation moved to a newer slot.
-          this.repo
-            .removeInboxRow(userId, row)
-            .catch((err: unknown) => this.log.warn({ err }, "stale inbox row not removed"));
-          return [];
-        }
-        // A newer row whose send has not finished: the conversation still shows at its old slot.
-        if (row.slot.getTime() > slot.getTime()) return [];
-        seen.add(record.conversationId);
-        return [{ slot: row.slot, record }];
-      });
-      current.sort((a, b) => byActivity(a.record, b.record));
-      for (const item of current) {
-        if (after && item.slot.getTime() === after.s && !isAfter(item.record, after)) continue;
-        found.push(item);
-      }
+    const { inboxSlotMs } = this.opts;
+    const page = new InboxPage(this.repo, userId, limit, inboxSlotMs, this.log, after);
+    const { records, next } = await page.read();
+    return {
+      conversations: records.map(toConversation),
+      nextCursor: next ? encodeCursor(next) : null,
     };
-
-    for await (const row of this.repo.inboxRows(userId, after ? new Date(after.s) : null, 200)) {
-      if (pending.length > 0 && pending[0]?.slot.getTime() !== row.slot.getTime()) {
-        await flush();
-        if (found.length > limit) break;
-      }
-      pending.push(row);
-    }
-    if (found.length <= limit) await flush();
-
-    const page = found.slice(0, limit);
-    const last = page.at(-1);
-    const nextCursor =
-      found.length > limit && last
-        ? encodeCursor({
-            s: last.slot.getTime(),
-            u: last.record.lastUpdated.getTime(),
-            c: last.record.conversationId,
-          })
-        : null;
-    return { conversations: page.map((p) => toConversation(p.record)), nextCursor };
   }
-}
-
-function isAfter(r: ConversationRecord, cursor: { u: number; c: string }): boolean {
-  const t = r.lastUpdated.getTime();
-  return t < cursor.u || (t === cursor.u && r.conversationId > cursor.c);
 }

@@ -1,17 +1,20 @@
-// conversations, their inbox rows (conversations_by_user) and read positions.
+// conversations, their inbox rows (inbox_by_user) and read positions.
 import cassandra from "cassandra-driver";
 import { messageIdTicks } from "../../shared/message-id.js";
 import type { MessageSummary } from "../../shared/protocol.js";
-import type { Db, Row, Statement } from "./cassandra.js";
+import type { Db, Params, Row, Statement } from "./cassandra.js";
 import type { ConversationRecord, InboxEntry, InboxRow } from "./records.js";
 
 const SERIAL = cassandra.types.consistencies.localSerial;
 const str = (v: unknown) => String(v);
 
+/** inbox_by_user.kind: message rows sort first within a slot (see cql/004_inbox_by_user.cql). */
+const INBOX_KIND = { message: 0, created: 1 } as const;
+
 type TimeUuid = { toString(): string; getDate(): Date };
 type SummaryCell = { message_id: TimeUuid; sender_id: unknown; content: string };
 
-/** The newest message: one cell since migration 004, separate columns in rows written before. */
+/** The newest message: one cell since migration 005, separate columns in rows written before. */
 function lastMessageOf(r: Row): MessageSummary | null {
   const cell = r.get("last_message") as SummaryCell | null;
   if (cell) {
@@ -100,10 +103,11 @@ export class ConversationRepository {
     };
   }
 
-  inboxInserts(entry: InboxEntry): Statement[] {
-    return entry.userIds.map((userId) => ({
-      query: "INSERT INTO conversations_by_user (user_id, slot, conversation_id) VALUES (?, ?, ?)",
-      params: [userId, entry.slot, entry.conversationId],
+  inboxInserts({ userIds, row }: InboxEntry): Statement[] {
+    return userIds.map((userId) => ({
+      query:
+        "INSERT INTO inbox_by_user (user_id, slot, kind, at, conversation_id) VALUES (?, ?, ?, ?, ?)",
+      params: [userId, row.slot, INBOX_KIND[row.kind], row.at, row.conversationId],
     }));
   }
 
@@ -111,32 +115,45 @@ export class ConversationRepository {
     await Promise.all(this.inboxInserts(entry).map((s) => this.db.execute(s.query, s.params)));
   }
 
-  /** The user's inbox rows, newest slot first, from `fromSlot` (inclusive) down. */
+  /**
+   * The user's inbox rows in clustering order (slots newest first; in each, message rows, then
+   * created rows newest first, then by id), from the place `from` on: the message rows of its
+   * slot again, its created rows after it, then every older slot.
+   */
   async *inboxRows(
     userId: string,
-    fromSlot: Date | null,
+    from: { slot: Date; at: Date; conversationId: string } | null,
     fetchSize: number,
   ): AsyncGenerator<InboxRow> {
-    const rows = fromSlot
-      ? this.db.rows(
-          "SELECT slot, conversation_id FROM conversations_by_user WHERE user_id = ? AND slot <= ?",
-          [userId, fromSlot],
-          fetchSize,
-        )
-      : this.db.rows(
-          "SELECT slot, conversation_id FROM conversations_by_user WHERE user_id = ?",
-          [userId],
-          fetchSize,
-        );
-    for await (const r of rows) {
-      yield { slot: r.get("slot") as Date, conversationId: str(r.get("conversation_id")) };
+    const select = "SELECT slot, kind, at, conversation_id FROM inbox_by_user WHERE user_id = ?";
+    const { message, created } = INBOX_KIND;
+    const queries: [string, Params][] = from
+      ? [
+          [`${select} AND slot = ? AND kind = ?`, [userId, from.slot, message]],
+          [
+            `${select} AND slot = ? AND kind = ? AND at = ? AND conversation_id > ?`,
+            [userId, from.slot, created, from.at, from.conversationId],
+          ],
+          [`${select} AND slot = ? AND kind = ? AND at < ?`, [userId, from.slot, created, from.at]],
+          [`${select} AND slot < ?`, [userId, from.slot]],
+        ]
+      : [[select, [userId]]];
+    for (const [query, params] of queries) {
+      for await (const r of this.db.rows(query, params, fetchSize)) {
+        yield {
+          slot: r.get("slot") as Date,
+          kind: r.get("kind") === INBOX_KIND.message ? "message" : "created",
+          at: r.get("at") as Date,
+          conversationId: r.get("conversation_id") as string,
+        };
+      }
     }
   }
 
   async removeInboxRow(userId: string, row: InboxRow) {
     await this.db.execute(
-      "DELETE FROM conversations_by_user WHERE user_id = ? AND slot = ? AND conversation_id = ?",
-      [userId, row.slot, row.conversationId],
+      "DELETE FROM inbox_by_user WHERE user_id = ? AND slot = ? AND kind = ? AND at = ? AND conversation_id = ?",
+      [userId, row.slot, INBOX_KIND[row.kind], row.at, row.conversationId],
     );
   }
 

@@ -15,10 +15,19 @@ export type ConversationRecord = {
 /** A stored message and where it lives. */
 export type StoredMessage = Message & { recipientId?: string };
 
-export type InboxRow = { slot: Date; conversationId: string };
+/**
+ * A conversation's entry in a user's inbox slot: `message` when it had a message in the slot (at:
+ * that message's time), `created` when it was created in the slot (at: its creation time).
+ */
+export type InboxRow = {
+  slot: Date;
+  kind: "message" | "created";
+  at: Date;
+  conversationId: string;
+};
 
-/** Inbox rows a send adds: the users whose inbox gains the conversation at `slot`. */
-export type InboxEntry = { conversationId: string; slot: Date; userIds: string[] };
+/** Inbox rows to add: `row` in the inbox of each of `userIds`. */
+export type InboxEntry = { userIds: string[]; row: InboxRow };
 
 /** What one message's send writes, in one storage operation. */
 export type MessageAppend = {

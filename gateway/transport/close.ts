@@ -12,7 +12,6 @@ import type { GatewaySocket } from "./types.js";
 export const DISCONNECT = {
   shutdown: { kind: "close", code: 1001, reason: "server shutting down" },
   slowConsumer: { kind: "close", code: 1008, reason: "send buffer full" },
-  fanOutInterrupted: { kind: "close", code: 1012, reason: "fan-out interrupted; catch up" },
   tokenExpired: { kind: "end", code: 1000, reason: "token expired" },
 } as const;
 

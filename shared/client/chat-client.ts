@@ -82,6 +82,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private readonly syncing = new Set<string>();
   /** Newest live message ids of syncing conversations, applied when their catch-up ends. */
   private readonly deferred = new Map<string, string>();
+  /** Counts catch-ups; a running one stops when a newer one (new connection, sync:required) starts. */
+  private catchUps = 0;
   private everConnected = false;
   private expired = false;
   private refusals = 0;
@@ -114,6 +116,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       this.emit("conversation", c);
     });
     s.on("session:expired", () => (this.expired = true));
+    // Some live messages were lost on the server's side: catch up as after a reconnection.
+    s.on("sync:required", () => this.startCatchUp());
   }
 
   get status(): ConnectionStatus {
@@ -255,23 +259,36 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     this.everConnected = true;
     this.expired = false;
     this.refusals = 0;
-    // Taken before any event of the new connection is handled, so a live message cannot move a
-    // cursor past the messages missed while disconnected.
-    const from = new Map(this.cursors);
-    from.forEach((_, id) => this.syncing.add(id));
+    this.startCatchUp();
     this.setStatus({ status: "connected" });
-    void this.catchUp(from);
   }
 
-  private async catchUp(from: Map<string, string | null>) {
+  private startCatchUp() {
+    // Taken before any later event is handled, so a live message cannot move a cursor past the
+    // messages missed before it.
+    const from = new Map(this.cursors);
+    from.forEach((_, id) => this.syncing.add(id));
+    void this.catchUp(from, ++this.catchUps);
+  }
+
+  private async catchUp(from: Map<string, string | null>, run: number) {
     let missed = 0;
-    for (const [conversationId, after] of from) {
-      try {
-        missed += await this.catchUpConversation(conversationId, after);
-      } catch (err) {
-        // The connection dropped again: the next one catches up from the cursors kept so far.
-        if (!(err instanceof RequestError) || err.retryable) return;
-        // Refused (e.g. FORBIDDEN): asking again would not help; live messages still come.
+    for (const [conversationId, start] of from) {
+      for (let attempt = 0; ; attempt++) {
+        if (run !== this.catchUps) return; // a newer catch-up covers what is left
+        try {
+          // After a failed attempt, from what that attempt already passed on.
+          const after = attempt === 0 ? start : (this.cursors.get(conversationId) ?? null);
+          missed += await this.catchUpConversation(conversationId, after);
+          break;
+        } catch (err) {
+          // Refused (e.g. NOT_FOUND): asking again would not help; live messages still come.
+          if (!(err instanceof RequestError) || !err.retryable) break;
+          // The connection dropped: the next one catches up from the cursors kept so far.
+          if (err.code === "DISCONNECTED" || this.state.status === "closed") return;
+          // TIMEOUT, UNAVAILABLE, INTERNAL, RATE_LIMITED: the same request may succeed later.
+          await sleep(err.retryAfterMs ?? this.retryDelay(attempt));
+        }
       }
       this.syncing.delete(conversationId);
       const held = this.deferred.get(conversationId);
@@ -292,15 +309,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       }
       this.advance(conversationId, m.messageId);
     };
-    if (after === null) {
-      // Nothing to start from: the newest page is what the caller has not seen.
-      const { messages } = await this.call("history:fetch", { conversationId, limit });
-      [...messages].reverse().forEach(pass);
-      return missed;
-    }
-    const from = await this.overlapAnchor(conversationId, after);
+    const from = after === null ? null : await this.overlapAnchor(conversationId, after);
     if (from === null) {
-      // Everything stored is within the overlap: read it all, newest page first.
+      // Nothing known, or everything stored is within the overlap: read it all, newest page first.
       const all: Message[] = [];
       let cursor: string | undefined;
       do {
