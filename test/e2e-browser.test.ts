@@ -12,6 +12,8 @@ import { newUserId, ok, TestCluster, type Client } from "./support/cluster.js";
 const ARTIFACTS = "artifacts/e2e";
 const HISTORY = 200;
 const WAIT = { timeout: 20_000 };
+/** Reconnecting after a restart adds the client's back-off (up to 5 s, twice) to a node's start. */
+const RECONNECT_WAIT = { timeout: 60_000 };
 
 describe("web app in headless Chromium", function () {
   this.timeout(240_000);
@@ -192,8 +194,8 @@ describe("web app in headless Chromium", function () {
       ...allBudgets("1000/10"),
       MAX_REQUESTS_IN_FLIGHT: "1000",
     });
-    await bobPage.locator('.status[data-status="connected"]').waitFor(WAIT);
-    await bubble(bobPage, "Sent while your node was down").waitFor(WAIT);
+    await bobPage.locator('.status[data-status="connected"]').waitFor(RECONNECT_WAIT);
+    await bubble(bobPage, "Sent while your node was down").waitFor(RECONNECT_WAIT);
     await bubble(alicePage, "Typed while offline").waitFor(WAIT);
     await send(alicePage, "Welcome back");
     await bubble(bobPage, "Welcome back").waitFor(WAIT);
