@@ -55,6 +55,11 @@ export class Db {
     }
   }
 
+  /** The first row of a query's answer, if any. */
+  async first(query: string, params: Params): Promise<Row | null> {
+    return (await this.execute(query, params)).first() ?? null;
+  }
+
   /**
    * The statements as one logged batch: Cassandra applies all of them or, once it has taken the
    * batch, eventually all of them, even if this request times out.

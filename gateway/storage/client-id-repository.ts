@@ -16,12 +16,10 @@ export class ClientIdRepository {
   constructor(private readonly db: Db) {}
 
   async find(senderId: string, clientMsgId: string): Promise<ClientIdRecord | null> {
-    const row = (
-      await this.db.execute(
-        "SELECT * FROM messages_by_client_id WHERE sender_id = ? AND client_msg_id = ?",
-        [senderId, clientMsgId],
-      )
-    ).first();
+    const row = await this.db.first(
+      "SELECT * FROM messages_by_client_id WHERE sender_id = ? AND client_msg_id = ?",
+      [senderId, clientMsgId],
+    );
     if (!row) return null;
     const id = row.get("message_id") as { toString(): string; getDate(): Date };
     return {

@@ -173,12 +173,10 @@ export class ConversationRepository {
   }
 
   async readPosition(conversationId: string, userId: string): Promise<string | null> {
-    const row = (
-      await this.db.execute(
-        "SELECT message_id FROM read_positions WHERE conversation_id = ? AND user_id = ?",
-        [conversationId, userId],
-      )
-    ).first();
+    const row = await this.db.first(
+      "SELECT message_id FROM read_positions WHERE conversation_id = ? AND user_id = ?",
+      [conversationId, userId],
+    );
     return row ? str(row.get("message_id")) : null;
   }
 }
