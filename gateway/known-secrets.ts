@@ -1,5 +1,5 @@
 // Every JWT secret written anywhere in this repository (defaults, compose, tests, docs). They are
-// public, so a production node refuses them; test/known-secrets.test.ts scans the tracked files
+// public, so a production node refuses them; test/secrets.test.ts scans the tracked files
 // and fails when a new one is not listed here.
 
 /** The secret a node outside production signs and verifies with when JWT_SECRET is unset. */
