@@ -72,17 +72,21 @@ async function seedOverTime(userId: string): Promise<number> {
         lastMessage: null,
       };
       await repo.createIfAbsent(record);
-      await service.ensureInbox(record, createdAt);
+      await repo.addInboxRows(service.inboxEntry(record, createdAt.getTime(), "created")!);
       // Two of three get a message some minutes later, as a send would write it.
       if (i % 3 === 0) return;
       const sentAt = new Date(createdAt.getTime() + (i % 7) * 7 * 60_000);
       const messageId = v1({ msecs: sentAt.getTime(), nsecs: i % 10_000 });
-      await service.ensureInbox(record, sentAt);
-      await repo.setLastMessage(
-        record.conversationId,
-        { messageId, senderId: peerId, content: `m${i}`, sentAt: sentAt.toISOString() },
-        sentAt.getTime() * 1000,
-      );
+      const last = repo.lastMessage(record.conversationId, {
+        messageId,
+        senderId: peerId,
+        content: `m${i}`,
+        sentAt: sentAt.toISOString(),
+      });
+      await Promise.all([
+        repo.addInboxRows(service.inboxEntry(record, sentAt.getTime(), "message")!),
+        db.execute(last.query, last.params),
+      ]);
     });
   } finally {
     await db.client.shutdown();

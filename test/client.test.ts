@@ -3,6 +3,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect } from "chai";
+import { allBudgets } from "../gateway/config.js";
 import { Server } from "socket.io";
 import { ChatClient, RequestError, type ChatClientOptions } from "../shared/client/index.js";
 import type { Message } from "../shared/protocol.js";
@@ -240,7 +241,7 @@ describe("client library", () => {
 
   it("a client offline while 150 messages arrive gets all 150, once, in a conversation it knew no message of", async function () {
     this.timeout(60_000);
-    const [a] = await cluster.start(1, { SEND_RATE_LIMIT: "10000" });
+    const [a] = await cluster.start(1, { ...allBudgets("10000/10") });
     const [alice, bob] = [newUserId(), newUserId()];
     const { c, gate, mine, catchUps } = await gatedClient(a!.url, alice);
     // Tracked with no message known: its catch-up must read the whole history, not one page.

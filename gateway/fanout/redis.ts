@@ -2,7 +2,7 @@ import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { Redis } from "ioredis";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
-import { StartupError } from "../startup-error.js";
+import { StartupError } from "../errors.js";
 
 /** Redact credentials from a Redis URL before it is logged or shown. */
 export const safeRedisUrl = (url: string) => url.replace(/\/\/[^@/]*@/, "//***@");
@@ -62,7 +62,7 @@ export function whenRedisRecovers(clients: Redis[], onRecovered: () => void) {
   }
 }
 
-/** The Socket.IO adapter: classic Pub/Sub, or sharded Pub/Sub (Redis 7+); compared in README "Performance". */
+/** The Socket.IO adapter: classic Pub/Sub, or sharded Pub/Sub (Redis 7+); compared in docs/performance.md. */
 export function redisAdapter(kind: Config["redis"]["adapter"], pub: Redis, sub: Redis) {
   return kind === "sharded" ? createShardedAdapter(pub, sub) : createAdapter(pub, sub);
 }

@@ -1,7 +1,9 @@
+// conversations, their inbox rows (inbox_by_user) and read positions.
 import cassandra from "cassandra-driver";
+import { messageIdTicks } from "../../shared/message-id.js";
 import type { MessageSummary } from "../../shared/protocol.js";
-import type { Db, Params, Row } from "./cassandra.js";
-import type { ConversationRecord, InboxRow } from "./records.js";
+import type { Db, Params, Row, Statement } from "./cassandra.js";
+import type { ConversationRecord, InboxEntry, InboxRow } from "./records.js";
 
 const SERIAL = cassandra.types.consistencies.localSerial;
 const str = (v: unknown) => String(v);
@@ -9,17 +11,34 @@ const str = (v: unknown) => String(v);
 /** inbox_by_user.kind: message rows sort first within a slot (see cql/004_inbox_by_user.cql). */
 const INBOX_KIND = { message: 0, created: 1 } as const;
 
-function toRecord(r: Row): ConversationRecord {
-  const lastId = r.get("last_message_id");
-  const lastUpdated = r.get("last_updated") as Date;
-  const lastMessage: MessageSummary | null = lastId
+type TimeUuid = { toString(): string; getDate(): Date };
+type SummaryCell = { message_id: TimeUuid; sender_id: unknown; content: string };
+
+/** The newest message: one cell since migration 005, separate columns in rows written before. */
+function lastMessageOf(r: Row): MessageSummary | null {
+  const cell = r.get("last_message") as SummaryCell | null;
+  if (cell) {
+    return {
+      messageId: cell.message_id.toString(),
+      senderId: str(cell.sender_id),
+      content: cell.content,
+      sentAt: cell.message_id.getDate().toISOString(),
+    };
+  }
+  const id = r.get("last_message_id") as TimeUuid | null;
+  return id
     ? {
-        messageId: str(lastId),
+        messageId: id.toString(),
         senderId: str(r.get("last_sender_id")),
         content: r.get("last_content") as string,
-        sentAt: lastUpdated.toISOString(),
+        sentAt: id.getDate().toISOString(),
       }
     : null;
+}
+
+function toRecord(r: Row): ConversationRecord {
+  const lastMessage = lastMessageOf(r);
+  const lastUpdated = lastMessage ? new Date(lastMessage.sentAt) : (r.get("last_updated") as Date);
   const title = r.get("title") as string | null;
   return {
     conversationId: str(r.get("conversation_id")),
@@ -67,25 +86,33 @@ export class ConversationRepository {
     return { created: false, record: toRecord(row) };
   }
 
-  /** Records a message as the newest; the write timestamp makes the newest message win. */
-  async setLastMessage(conversationId: string, m: MessageSummary, writeMicros: number) {
-    await this.db.execute(
-      `UPDATE conversations USING TIMESTAMP ?
-       SET last_updated = ?, last_message_id = ?, last_sender_id = ?, last_content = ?
-       WHERE conversation_id = ?`,
-      [writeMicros, new Date(m.sentAt), m.messageId, m.senderId, m.content, conversationId],
-    );
+  /**
+   * Records a message as the newest. Written at the message id's own 100 ns timestamp (only ever
+   * written so), so the newest message wins whatever order the writes arrive in, and as one cell,
+   * so two writes never mix their columns.
+   */
+  lastMessage(conversationId: string, m: MessageSummary): Statement {
+    return {
+      query:
+        "UPDATE conversations USING TIMESTAMP ? SET last_message = ? WHERE conversation_id = ?",
+      params: [
+        cassandra.types.Long.fromString(String(messageIdTicks(m.messageId))),
+        { message_id: m.messageId, sender_id: m.senderId, content: m.content },
+        conversationId,
+      ],
+    };
   }
 
-  async addInboxRows(userIds: string[], row: InboxRow) {
-    await Promise.all(
-      userIds.map((userId) =>
-        this.db.execute(
-          "INSERT INTO inbox_by_user (user_id, slot, kind, at, conversation_id) VALUES (?, ?, ?, ?, ?)",
-          [userId, row.slot, INBOX_KIND[row.kind], row.at, row.conversationId],
-        ),
-      ),
-    );
+  inboxInserts({ userIds, row }: InboxEntry): Statement[] {
+    return userIds.map((userId) => ({
+      query:
+        "INSERT INTO inbox_by_user (user_id, slot, kind, at, conversation_id) VALUES (?, ?, ?, ?, ?)",
+      params: [userId, row.slot, INBOX_KIND[row.kind], row.at, row.conversationId],
+    }));
+  }
+
+  async addInboxRows(entry: InboxEntry) {
+    await Promise.all(this.inboxInserts(entry).map((s) => this.db.execute(s.query, s.params)));
   }
 
   /**
@@ -145,11 +172,13 @@ export class ConversationRepository {
     );
   }
 
-  async readPositions(conversationId: string): Promise<Map<string, string>> {
-    const rs = await this.db.execute(
-      "SELECT user_id, message_id FROM read_positions WHERE conversation_id = ?",
-      [conversationId],
-    );
-    return new Map(rs.rows.map((r) => [str(r.get("user_id")), str(r.get("message_id"))]));
+  async readPosition(conversationId: string, userId: string): Promise<string | null> {
+    const row = (
+      await this.db.execute(
+        "SELECT message_id FROM read_positions WHERE conversation_id = ? AND user_id = ?",
+        [conversationId, userId],
+      )
+    ).first();
+    return row ? str(row.get("message_id")) : null;
   }
 }

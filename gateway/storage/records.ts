@@ -26,4 +26,17 @@ export type InboxRow = {
   conversationId: string;
 };
 
+/** Inbox rows to add: `row` in the inbox of each of `userIds`. */
+export type InboxEntry = { userIds: string[]; row: InboxRow };
+
+/** What one message's send writes, in one storage operation. */
+export type MessageAppend = {
+  message: StoredMessage;
+  bucket: Date;
+  /** The bucket may be new: its row in the conversation's bucket index is written too. */
+  indexBucket: boolean;
+  inbox: InboxEntry | null;
+};
+
+/** A send's idempotency record: the message its first attempt made, and whether it was stored. */
 export type ClientIdRecord = { message: StoredMessage; committed: boolean };

@@ -1,25 +1,27 @@
 // The typed client of the gateway that the web app, the load generator and the tests share.
 // Runs in browsers and Node alike: socket.io-client is the transport, no Node-only imports.
-import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
+import { io, type ManagerOptions, type SocketOptions } from "socket.io-client";
 import { v4 as uuidv4 } from "uuid";
 import { compareMessageIds, messageIdTime, minMessageIdAt } from "../message-id.js";
 import type {
   Answer,
-  ClientToServerEvents,
   ConnectErrorData,
   Conversation,
   Message,
   ReceiptEvent,
   RequestEvent,
+  RequestPayload,
+  RequestResult,
   SendRequest,
-  ServerToClientEvents,
   TypingEvent,
 } from "../protocol.js";
+import { emitRequest, type ProtocolSocket } from "../request.js";
+import { sleep } from "../sleep.js";
 import { Emitter } from "./emitter.js";
 import { RequestError } from "./request-error.js";
 import { SeenIds } from "./seen-ids.js";
 
-export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+export type ChatSocket = ProtocolSocket;
 
 /**
  * `connecting` until the first connection, `reconnecting` after one was lost (the client keeps
@@ -38,10 +40,6 @@ export type ChatClientEvents = {
   /** A catch-up after a (re)connection finished; `messages` of them were missed. */
   synced: { messages: number };
 };
-
-export type RequestPayload<E extends RequestEvent> = Parameters<ClientToServerEvents[E]>[0];
-type AnswerOf<E extends RequestEvent> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0];
-export type RequestResult<E extends RequestEvent> = Extract<AnswerOf<E>, { ok: true }>;
 
 export type SendInput = { content: string; clientMsgId?: string } & (
   { conversationId: string } | { recipientId: string }
@@ -73,7 +71,6 @@ const MAX_RETRY_DELAY_MS = 5000;
  * senders, a send finished by a retry on another node). Longer than a send's storage timeout.
  */
 const CATCH_UP_OVERLAP_MS = 30_000;
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class ChatClient extends Emitter<ChatClientEvents> {
   readonly socket: ChatSocket;
@@ -200,11 +197,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   ): Promise<RequestResult<E>> {
     const deadline = Date.now() + timeoutMs;
     await this.whenConnected(deadline);
-    const socket = this.socket.timeout(Math.max(1, deadline - Date.now()));
-    const emit = socket.emitWithAck as (event: string, payload: unknown) => Promise<Answer>;
     let answer: Answer;
     try {
-      answer = await emit.call(socket, event, payload);
+      answer = await emitRequest(this.socket, event, payload, Math.max(1, deadline - Date.now()));
     } catch {
       throw this.socket.connected
         ? new RequestError("TIMEOUT", `${event}: no answer within ${timeoutMs} ms`)
