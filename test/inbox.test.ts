@@ -65,14 +65,19 @@ describe("conversations:list over a flooded inbox", function () {
     }
   }
 
+  /** One message into each conversation, 50 at a time (under MAX_REQUESTS_IN_FLIGHT). */
   async function sendInto(sender: Client, ids: string[], expected: Expected) {
-    const sent = await Promise.all(
-      ids.map((conversationId, i) =>
-        ok(sender, "message:send", { conversationId, clientMsgId: `x${i}`, content: "hi" }),
-      ),
-    );
-    for (const { message } of sent) {
-      expected.set(message.conversationId, Date.parse(message.sentAt));
+    for (let i = 0; i < ids.length; i += 50) {
+      const sent = await Promise.all(
+        ids
+          .slice(i, i + 50)
+          .map((conversationId, j) =>
+            ok(sender, "message:send", { conversationId, clientMsgId: `x${i + j}`, content: "hi" }),
+          ),
+      );
+      for (const { message } of sent) {
+        expected.set(message.conversationId, Date.parse(message.sentAt));
+      }
     }
   }
 
