@@ -1,10 +1,17 @@
 // conversations:list over a flooded inbox: many conversations created in one slot, some active
 // since. Every page is in activity order, a walk lists each conversation exactly once, and a page
 // reads a bounded number of rows and records however many the slot holds.
+import { randomUUID } from "node:crypto";
 import { expect } from "chai";
+import { v1 } from "uuid";
 import { allBudgets } from "../gateway/config.js";
 import type { GatewayNode } from "../gateway/node.js";
+import { windowStart } from "../gateway/services/ids.js";
+import { ConversationRepository } from "../gateway/storage/conversation-repository.js";
 import { type Client, newUserId, ok, sleep, TestCluster } from "./support/cluster.js";
+import { openTestDb } from "./support/db.js";
+
+const HOUR_MS = 3_600_000;
 
 type Expected = Map<string, number>; // conversation id -> last activity (ms)
 
@@ -65,21 +72,26 @@ describe("conversations:list over a flooded inbox", function () {
     }
   }
 
+  /** One message into each conversation, 50 at a time (under MAX_REQUESTS_IN_FLIGHT). */
   async function sendInto(sender: Client, ids: string[], expected: Expected) {
-    const sent = await Promise.all(
-      ids.map((conversationId, i) =>
-        ok(sender, "message:send", { conversationId, clientMsgId: `x${i}`, content: "hi" }),
-      ),
-    );
-    for (const { message } of sent) {
-      expected.set(message.conversationId, Date.parse(message.sentAt));
+    for (let i = 0; i < ids.length; i += 50) {
+      const sent = await Promise.all(
+        ids
+          .slice(i, i + 50)
+          .map((conversationId, j) =>
+            ok(sender, "message:send", { conversationId, clientMsgId: `x${i + j}`, content: "hi" }),
+          ),
+      );
+      for (const { message } of sent) {
+        expected.set(message.conversationId, Date.parse(message.sentAt));
+      }
     }
   }
 
   it("walks every conversation of a flooded slot exactly once, in activity order, some active", async () => {
     const [node] = await cluster.start(1, {
       ...allBudgets("100000/1"),
-      MAX_REQUESTS_IN_FLIGHT: "1000",
+      MAX_REQUESTS_IN_FLIGHT: "100",
     });
     const [victim, attacker] = [newUserId(), newUserId()];
     const attackerSocket = await cluster.connect(node!, attacker);
@@ -104,27 +116,61 @@ describe("conversations:list over a flooded inbox", function () {
     }
   });
 
-  it("walks stale rows with bounded pages: conversations created in one slot, active in the next", async () => {
-    const slotMs = 1500;
-    const [node] = await cluster.start(1, {
-      ...allBudgets("100000/1"),
-      MAX_REQUESTS_IN_FLIGHT: "1000",
-      INBOX_SLOT_MS: String(slotMs),
-    });
-    const [victim, attacker] = [newUserId(), newUserId()];
-    const attackerSocket = await cluster.connect(node!, attacker);
-    const victimSocket = await cluster.connect(node!, victim);
+  it("walks stale rows with bounded pages: created rows left behind by conversations active in later slots", async () => {
+    // Seeded in storage, so the slots are exact: 260 groups created in slot A (hours ago); the
+    // newest 238 had a message since, in one of six later slots, leaving 238 stale created rows
+    // ahead of the 22 that stay: more than one page examines. 238 is not a multiple of the page
+    // size, so the page that runs out of work in slot A holds fewer than a full page.
+    const [node] = await cluster.start(1, allBudgets("100000/1"));
+    const victim = newUserId();
+    const peer = newUserId();
+    const db = await openTestDb();
     const expected: Expected = new Map();
-    await flood(attackerSocket, victim, 400, expected);
-    await sleep(slotMs);
-    // The newest 350 move to newer slots, leaving their created rows behind to be found stale,
-    // ahead of the 50 that stay: more than a page examines.
-    const ids = [...expected.keys()];
-    await sendInto(
-      attackerSocket,
-      ids.filter((_, i) => i >= 50),
-      expected,
-    );
+    try {
+      const repo = new ConversationRepository(db);
+      const { storage } = node!.config;
+      const slotA = windowStart(Date.now() - 10 * HOUR_MS, HOUR_MS).getTime();
+      const participantIds = [victim, peer].sort();
+      await Promise.all(
+        Array.from({ length: 260 }, async (_, i) => {
+          const createdAt = new Date(slotA + 1000 + i * 10);
+          const conversationId = randomUUID();
+          await repo.createIfAbsent({
+            conversationId,
+            kind: "group",
+            participantIds,
+            bucketMs: storage.messageBucketMs,
+            createdAt,
+            lastUpdated: createdAt,
+            lastMessage: null,
+          });
+          const row = {
+            slot: new Date(slotA),
+            kind: "created" as const,
+            at: createdAt,
+            conversationId,
+          };
+          await repo.addInboxRows({ userIds: participantIds, row });
+          if (i < 22) return void expected.set(conversationId, createdAt.getTime());
+          const sentAt = slotA + (1 + (i % 6)) * HOUR_MS + 60_000 + i;
+          const messageId = v1({ msecs: sentAt, nsecs: i });
+          const slot = new Date(windowStart(sentAt, HOUR_MS));
+          const message = { slot, kind: "message" as const, at: new Date(sentAt), conversationId };
+          await repo.addInboxRows({ userIds: participantIds, row: message });
+          const last = repo.lastMessage(conversationId, {
+            messageId,
+            senderId: peer,
+            content: "moved",
+            sentAt: new Date(sentAt).toISOString(),
+          });
+          await db.execute(last.query, last.params);
+          expected.set(conversationId, sentAt);
+        }),
+      );
+    } finally {
+      await db.client.shutdown();
+    }
+    const victimSocket = await cluster.connect(node!, victim);
 
     const first = await walk(victimSocket, 5);
     expect(first.ids).to.deep.equal(inboxOrder(expected));

@@ -15,6 +15,11 @@ export type InboxPosition = { s: number; u: number; c: string };
 
 /** Rows (and slots) a page may examine beyond 4 per conversation asked for. */
 const PAGE_WORK = 200;
+/**
+ * Rows per round trip: rows are small, and one fetch that reaches past the newest slot lets a
+ * short page finish that slot without a second one. Records are read only for rows processed.
+ */
+const ROWS_PER_FETCH = 100;
 /** Sorts before every real id: a place before all conversations of one instant. */
 const BEFORE_ALL_IDS = "00000000-0000-0000-0000-000000000000";
 
@@ -76,7 +81,7 @@ export class InboxPage {
       : null;
     let state: SlotState | undefined;
     let stop: InboxPosition | null = null;
-    for await (const row of this.repo.inboxRows(this.userId, from, this.chunkSize)) {
+    for await (const row of this.repo.inboxRows(this.userId, from, ROWS_PER_FETCH)) {
       if (state && row.slot.getTime() !== state.slot.getTime()) {
         await this.finish(state);
         if (this.full) break;
