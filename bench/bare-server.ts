@@ -13,8 +13,7 @@ import type { BareClientToServerEvents, BareServerToClientEvents } from "./bare-
 
 const config = loadConfig();
 const log = createLogger(config.logLevel, config.nodeId);
-const pub = await connectRedis(config.redis, log, `${config.nodeId}-pub`);
-const sub = pub.duplicate();
+const { pub, sub } = await connectRedis(config.redis, log, config.nodeId);
 
 const http = createServer((req, res) => {
   res.writeHead(req.url === "/readyz" ? 200 : 404).end();

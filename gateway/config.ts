@@ -31,11 +31,18 @@ const envSchema = z
     CASSANDRA_REPLICATION: z
       .string()
       .default("{'class': 'SimpleStrategy', 'replication_factor': 1}"),
+    CASSANDRA_CONSISTENCY: z
+      .enum(["LOCAL_QUORUM", "QUORUM", "EACH_QUORUM", "LOCAL_ONE", "ONE", "TWO", "THREE", "ALL"])
+      .default("LOCAL_QUORUM"),
     CASSANDRA_USERNAME: z.string().optional(),
     CASSANDRA_PASSWORD: z.string().optional(),
     CASSANDRA_CONNECT_TIMEOUT_S: int(1, 600).default(60),
     MIGRATE_ON_START: bool.default(true),
     REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
+    REDIS_CLUSTER_NODES: z
+      .string()
+      .regex(/^\s*[^\s,:]+:\d{1,5}\s*(,\s*[^\s,:]+:\d{1,5}\s*)*$/, "comma-separated host:port")
+      .optional(),
     REDIS_CONNECT_TIMEOUT_S: int(1, 600).default(60),
     REDIS_ADAPTER: z.enum(["classic", "sharded"]).default("classic"),
     MESSAGE_BUCKET_MS: int(1, 2_147_483_647).default(86_400_000),
@@ -81,12 +88,20 @@ export type Config = {
     localDataCenter: string;
     keyspace: string;
     replication: string;
+    /** Of every read and write; LOCAL_QUORUM survives one replica down at replication factor 3. */
+    consistency: Env["CASSANDRA_CONSISTENCY"];
     username?: string;
     password?: string;
     connectTimeoutS: number;
     migrateOnStart: boolean;
   };
-  redis: { url: string; connectTimeoutS: number; adapter: Env["REDIS_ADAPTER"] };
+  redis: {
+    url: string;
+    /** A Redis Cluster's startup nodes; when set, REDIS_URL is not used. */
+    clusterNodes?: { host: string; port: number }[];
+    connectTimeoutS: number;
+    adapter: Env["REDIS_ADAPTER"];
+  };
   storage: { messageBucketMs: number; inboxSlotMs: number };
   /** Bytes a socket may have queued for sending before it is disconnected as too slow. */
   sendBufferLimitBytes: number;
@@ -132,6 +147,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       localDataCenter: e.CASSANDRA_LOCAL_DC,
       keyspace: e.CASSANDRA_KEYSPACE,
       replication: e.CASSANDRA_REPLICATION,
+      consistency: e.CASSANDRA_CONSISTENCY,
       username: e.CASSANDRA_USERNAME,
       password: e.CASSANDRA_PASSWORD,
       connectTimeoutS: e.CASSANDRA_CONNECT_TIMEOUT_S,
@@ -139,6 +155,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     redis: {
       url: e.REDIS_URL,
+      clusterNodes: e.REDIS_CLUSTER_NODES?.split(",").map((node) => {
+        const [host = "", port = ""] = node.trim().split(":");
+        return { host, port: Number(port) };
+      }),
       connectTimeoutS: e.REDIS_CONNECT_TIMEOUT_S,
       adapter: e.REDIS_ADAPTER,
     },

@@ -1,12 +1,12 @@
 // The per-user send rate, counted in Redis so every node draws on the same allowance.
-import type { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { LimitsConfig } from "../config.js";
 import { rateLimited } from "../errors.js";
+import type { RedisClient } from "../fanout/redis.js";
 import type { Logger } from "../logger.js";
 
 export function createSendRateLimit(
-  redis: Redis,
+  redis: RedisClient,
   cfg: LimitsConfig["sendRate"],
   log: Logger,
 ): (userId: string) => Promise<void> {

@@ -39,6 +39,33 @@ async function readMigrations(dir: string): Promise<MigrationFile[]> {
   );
 }
 
+/** How long a schema change may take to reach every node before migrating fails. */
+const AGREEMENT_TIMEOUT_MS = 60_000;
+
+/**
+ * Waits until every connected node has the same schema. The driver's own check asks one node
+ * about its peers, whose view lags: on a three-node cluster the next statement could still run
+ * on a node that had not heard of the keyspace just created.
+ */
+async function schemaAgreement(db: Db) {
+  const deadline = Date.now() + AGREEMENT_TIMEOUT_MS;
+  for (;;) {
+    const hosts = db.client.getState().getConnectedHosts();
+    const versions = await Promise.all(
+      hosts.map(async (host) => {
+        const rs = await db.client.execute("SELECT schema_version FROM system.local", [], {
+          host,
+          prepare: false,
+        });
+        return String(rs.first()?.get("schema_version"));
+      }),
+    );
+    if (new Set(versions).size <= 1) return;
+    if (Date.now() > deadline) throw new Error("nodes disagree on the schema");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 export type MigrateResult = { applied: string[]; skipped: string[] };
 
 /** Creates the keyspace if needed, switches the client to it, and applies what is missing. */
@@ -52,6 +79,7 @@ export async function migrate(
       // Schema statements run once each: preparing them only made Cassandra log each one as
       // "prepared on no keyspace, executed on another".
       await db.client.execute(statement, [], { prepare: false });
+      if (!statement.startsWith("USE ")) await schemaAgreement(db);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new MigrationError(`${what}: ${reason}\n  statement: ${statement.split("\n")[0]}`);
