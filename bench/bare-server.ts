@@ -45,7 +45,15 @@ io.on("connection", (socket) => {
       content: req.content,
       sentAt: new Date().toISOString(),
     };
-    io.to(req.participantIds.map(userRoom)).except(socket.id).emit("message:new", message);
+    // BENCH_EMIT=per-room (bench/scaling.ts): one broadcast per recipient's room, which the
+    // sharded adapter publishes on that room's own channel, heard only by nodes holding it.
+    if (process.env.BENCH_EMIT === "per-room") {
+      for (const id of req.participantIds) {
+        if (id !== userId) io.to(userRoom(id)).emit("message:new", message);
+      }
+    } else {
+      io.to(req.participantIds.map(userRoom)).except(socket.id).emit("message:new", message);
+    }
     ack({ ok: true, message });
   });
 });

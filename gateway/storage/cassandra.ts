@@ -106,9 +106,18 @@ export class Db {
   }
 }
 
+/** The CQL port of the contact points, when they share one: the driver uses it for peers too. */
+function sharedPort(contactPoints: string[]): number | undefined {
+  const ports = new Set(contactPoints.map((p) => /:(\d+)$/.exec(p)?.[1] ?? "9042"));
+  return ports.size === 1 ? Number([...ports][0]) : undefined;
+}
+
 function clientOptions(cfg: Config["cassandra"]): cassandra.ClientOptions {
+  const port = sharedPort(cfg.contactPoints);
   return {
     contactPoints: cfg.contactPoints,
+    // Peers found through system.peers are reached on this port, not on the contact point's.
+    ...(port === undefined ? {} : { protocolOptions: { port } }),
     localDataCenter: cfg.localDataCenter,
     credentials:
       cfg.username && cfg.password ? { username: cfg.username, password: cfg.password } : undefined,
