@@ -104,8 +104,11 @@ export async function startGateway(
     serveClient: false,
   });
   const backlog = new OutageBacklog(OUTAGE_BACKLOG);
-  const fanOut = new SocketIoFanOut(io, backlog, (event, users) =>
-    metrics.deliveries.inc({ event }, users),
+  const fanOut = new SocketIoFanOut(
+    io,
+    backlog,
+    (event, users) => metrics.deliveries.inc({ event }, users),
+    config.redis.adapter === "sharded",
   );
 
   const conversationRepo = new ConversationRepository(db);
