@@ -44,7 +44,9 @@ const envSchema = z
       .regex(/^\s*[^\s,:]+:\d{1,5}\s*(,\s*[^\s,:]+:\d{1,5}\s*)*$/, "comma-separated host:port")
       .optional(),
     REDIS_CONNECT_TIMEOUT_S: int(1, 600).default(60),
-    REDIS_ADAPTER: z.enum(["classic", "sharded"]).default("classic"),
+    // Default: classic on one Redis, sharded on a Redis Cluster (docs/performance.md, "Fan-out
+    // cost by node count").
+    REDIS_ADAPTER: z.enum(["classic", "sharded"]).optional(),
     MESSAGE_BUCKET_MS: int(1, 2_147_483_647).default(86_400_000),
     INBOX_SLOT_MS: int(1, 2_147_483_647).default(3_600_000),
     SEND_BUFFER_LIMIT_BYTES: int(64 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
@@ -100,7 +102,7 @@ export type Config = {
     /** A Redis Cluster's startup nodes; when set, REDIS_URL is not used. */
     clusterNodes?: { host: string; port: number }[];
     connectTimeoutS: number;
-    adapter: Env["REDIS_ADAPTER"];
+    adapter: "classic" | "sharded";
   };
   storage: { messageBucketMs: number; inboxSlotMs: number };
   /** Bytes a socket may have queued for sending before it is disconnected as too slow. */
@@ -160,7 +162,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         return { host, port: Number(port) };
       }),
       connectTimeoutS: e.REDIS_CONNECT_TIMEOUT_S,
-      adapter: e.REDIS_ADAPTER,
+      adapter: e.REDIS_ADAPTER ?? (e.REDIS_CLUSTER_NODES ? "sharded" : "classic"),
     },
     storage: { messageBucketMs: e.MESSAGE_BUCKET_MS, inboxSlotMs: e.INBOX_SLOT_MS },
     sendBufferLimitBytes: e.SEND_BUFFER_LIMIT_BYTES,

@@ -201,6 +201,7 @@ describe("docker-compose.yml and deployment files", () => {
         expect(config.cassandra.replication).to.match(/NetworkTopologyStrategy/);
         expect(config.cassandra.replication).to.match(/'datacenter1': 3/);
         expect(config.cassandra.consistency).to.equal("LOCAL_QUORUM");
+        expect(config.redis.adapter, name).to.equal("sharded");
         const redisHosts = (config.redis.clusterNodes ?? []).map((n) => n.host);
         expect(redisHosts, name).to.have.length(6);
         for (const host of redisHosts) {
