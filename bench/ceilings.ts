@@ -17,13 +17,10 @@ export async function measureCeilings(opts: LoadOptions): Promise<Ceilings> {
 }
 
 export function storageTable(s: StorageCeiling): string {
-  return table(`storage ceiling: the writes of one message, ${s.inflight} messages in flight`, [
+  return table(`storage ceiling: a send's storage work, ${s.inflight} messages in flight`, [
     ["messages/s", s.messagesPerSecond],
-    ["writes/s", s.writesPerSecond],
-    [
-      "writes per message",
-      `${s.writesPerMessage.direct} direct, ${s.writesPerMessage.group} group`,
-    ],
+    ["Cassandra requests per message", s.requestsPerMessage],
+    ["statements per message", s.statementsPerMessage],
     ["load average", `${s.loadAverage.start.join(" ")} -> ${s.loadAverage.end.join(" ")}`],
   ]);
 }

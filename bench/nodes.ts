@@ -6,6 +6,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { allBudgets } from "../gateway/config.js";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const RESULTS_DIR = path.join(ROOT, "bench", "results");
@@ -79,7 +80,8 @@ export async function startNodes(
           // Every virtual user connects from 127.0.0.1 and sends far more than a person: the
           // limits stay on (their cost is measured) with ceilings the load stays under.
           HANDSHAKES_PER_IP_PER_S: "100000",
-          SEND_RATE_LIMIT: "1000000",
+          ...allBudgets("1000000/1"),
+          MAX_REQUESTS_IN_FLIGHT: "10000",
           ...env,
         },
         stdio: ["ignore", "pipe", "pipe"],

@@ -2,8 +2,35 @@
 // and docker-compose.yml are checked against CONFIG_VARIABLES by test/compose.test.ts.
 import os from "node:os";
 import { z } from "zod";
+import { ConfigError } from "./errors.js";
+import { DEV_JWT_SECRET, KNOWN_SECRETS, MIN_PRODUCTION_SECRET_BYTES } from "./known-secrets.js";
 
-const DEV_JWT_SECRET = "dev-secret-change-me";
+/** A request budget: "points/seconds", e.g. "60/10" for 60 requests per 10 seconds. */
+const budget = z
+  .string()
+  .regex(/^\d{1,7}\/\d{1,5}$/, 'requests per window, as "points/seconds" (e.g. 60/10)')
+  .transform((v) => {
+    const [points, windowS] = v.split("/").map(Number) as [number, number];
+    return { points: Math.max(1, points), windowS: Math.max(1, windowS) };
+  });
+
+export const BUDGET_KINDS = [
+  "send",
+  "create",
+  "open",
+  "read",
+  "typing",
+  "history",
+  "list",
+] as const;
+export type BudgetKind = (typeof BUDGET_KINDS)[number];
+
+/**
+ * Every request budget set to `value` ("points/seconds"): for load tests and benchmarks, whose
+ * virtual users go far beyond a person's pace while the limiters stay on.
+ */
+export const allBudgets = (value: string): Record<string, string> =>
+  Object.fromEntries(BUDGET_KINDS.map((kind) => [`RATE_LIMIT_${kind.toUpperCase()}`, value]));
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -11,7 +38,8 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const envSchema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-    HOST: z.string().default("0.0.0.0"),
+    // Loopback unless set: a development node (with POST /dev/token) is not on the network.
+    HOST: z.string().min(1).default("127.0.0.1"),
     PORT: int(0, 65535).default(3000),
     NODE_ID: z.string().min(1).default(`${os.hostname()}-${process.pid}`),
     LOG_LEVEL: z
@@ -49,13 +77,20 @@ const envSchema = z
     REDIS_ADAPTER: z.enum(["classic", "sharded"]).optional(),
     MESSAGE_BUCKET_MS: int(1, 2_147_483_647).default(86_400_000),
     INBOX_SLOT_MS: int(1, 2_147_483_647).default(3_600_000),
+    FANOUT_REPLAY_BACKLOG: int(1, 10_000_000).default(20_000),
     SEND_BUFFER_LIMIT_BYTES: int(64 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
     SHUTDOWN_TIMEOUT_S: int(1, 600).default(10),
     WEB_ROOT: z.string().min(1).default("web/dist"),
     // Above the largest valid request (32 KiB), so a too-long request is answered, not cut off.
     MAX_FRAME_BYTES: int(65_536, 100 * 1024 * 1024).default(1024 * 1024),
-    SEND_RATE_LIMIT: int(1, 1_000_000).default(60),
-    SEND_RATE_WINDOW_S: int(1, 3600).default(10),
+    RATE_LIMIT_SEND: budget.prefault("60/10"),
+    RATE_LIMIT_CREATE: budget.prefault("20/60"),
+    RATE_LIMIT_OPEN: budget.prefault("60/60"),
+    RATE_LIMIT_READ: budget.prefault("120/10"),
+    RATE_LIMIT_TYPING: budget.prefault("60/10"),
+    RATE_LIMIT_HISTORY: budget.prefault("300/10"),
+    RATE_LIMIT_LIST: budget.prefault("60/10"),
+    MAX_REQUESTS_IN_FLIGHT: int(1, 10_000).default(32),
     MAX_SOCKETS_PER_USER: int(1, 10_000).default(10),
     HANDSHAKES_PER_IP_PER_S: int(1, 100_000).default(50),
     TRUST_PROXY: bool.default(false),
@@ -68,7 +103,23 @@ const envSchema = z
         message: "JWT_SECRET or JWT_PUBLIC_KEY is required in production",
       });
     }
+    if (env.NODE_ENV === "production" && env.JWT_SECRET !== undefined) {
+      const problem = productionSecretProblem(env.JWT_SECRET);
+      if (problem) ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: problem });
+    }
   });
+
+/** Why a secret must not sign production tokens, or undefined when it may. */
+function productionSecretProblem(secret: string): string | undefined {
+  if (KNOWN_SECRETS.includes(secret)) {
+    return "is published in this repository; set a random one (openssl rand -hex 32)";
+  }
+  const bytes = Buffer.byteLength(secret, "utf8");
+  if (bytes < MIN_PRODUCTION_SECRET_BYTES) {
+    return `is ${bytes} bytes; production needs at least ${MIN_PRODUCTION_SECRET_BYTES} (openssl rand -hex 32)`;
+  }
+  return undefined;
+}
 
 export type Env = z.output<typeof envSchema>;
 
@@ -105,6 +156,8 @@ export type Config = {
     adapter: "classic" | "sharded";
   };
   storage: { messageBucketMs: number; inboxSlotMs: number };
+  /** Broadcasts a node keeps to send again after a Redis outage; past it, recipients catch up. */
+  fanOutReplayBacklog: number;
   /** Bytes a socket may have queued for sending before it is disconnected as too slow. */
   sendBufferLimitBytes: number;
   shutdownTimeoutS: number;
@@ -115,14 +168,15 @@ export type Config = {
 
 export type LimitsConfig = {
   maxFrameBytes: number;
-  sendRate: { points: number; windowS: number };
+  /** Requests per user and window, by kind. */
+  budgets: Record<BudgetKind, { points: number; windowS: number }>;
+  /** Requests one socket may have running at once. */
+  maxInFlight: number;
   maxSocketsPerUser: number;
   handshakesPerIpPerS: number;
   /** Take the client address from the last X-Forwarded-For entry (set by our load balancer). */
   trustProxy: boolean;
 };
-
-export class ConfigError extends Error {}
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(source);
@@ -165,12 +219,22 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       adapter: e.REDIS_ADAPTER ?? (e.REDIS_CLUSTER_NODES ? "sharded" : "classic"),
     },
     storage: { messageBucketMs: e.MESSAGE_BUCKET_MS, inboxSlotMs: e.INBOX_SLOT_MS },
+    fanOutReplayBacklog: e.FANOUT_REPLAY_BACKLOG,
     sendBufferLimitBytes: e.SEND_BUFFER_LIMIT_BYTES,
     shutdownTimeoutS: e.SHUTDOWN_TIMEOUT_S,
     webRoot: e.WEB_ROOT,
     limits: {
       maxFrameBytes: e.MAX_FRAME_BYTES,
-      sendRate: { points: e.SEND_RATE_LIMIT, windowS: e.SEND_RATE_WINDOW_S },
+      budgets: {
+        send: e.RATE_LIMIT_SEND,
+        create: e.RATE_LIMIT_CREATE,
+        open: e.RATE_LIMIT_OPEN,
+        read: e.RATE_LIMIT_READ,
+        typing: e.RATE_LIMIT_TYPING,
+        history: e.RATE_LIMIT_HISTORY,
+        list: e.RATE_LIMIT_LIST,
+      },
+      maxInFlight: e.MAX_REQUESTS_IN_FLIGHT,
       maxSocketsPerUser: e.MAX_SOCKETS_PER_USER,
       handshakesPerIpPerS: e.HANDSHAKES_PER_IP_PER_S,
       trustProxy: e.TRUST_PROXY,

@@ -1,5 +1,7 @@
-// Errors are values with the contract's codes, built here and turned into answers in one place.
-import type { ErrorCode, Failure } from "../shared/protocol.js";
+// Every error the gateway raises on purpose: request errors with the protocol's codes (turned
+// into answers by toFailure, the one place that does), handshake refusals, and the failures that
+// stop a starting process with one clear line.
+import type { AuthRefusalReason, ErrorCode, Failure } from "../shared/protocol.js";
 import type { Logger } from "./logger.js";
 
 export class GatewayError extends Error {
@@ -13,9 +15,28 @@ export class GatewayError extends Error {
   }
 }
 
+/** A failure that stops the process with one clear line instead of a stack dump. */
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+export class ConfigError extends StartupError {
+  override name = "ConfigError";
+}
+
+export class MigrationError extends StartupError {
+  override name = "MigrationError";
+}
+
+/** A token the handshake refuses, with the reason the client is told. */
+export class AuthRefusal extends Error {
+  override name = "AuthRefusal";
+  constructor(readonly reason: AuthRefusalReason) {
+    super(`token refused: ${reason}`);
+  }
+}
+
 export const badRequest = (message: string) => new GatewayError("BAD_REQUEST", message);
-export const forbidden = (message = "not a participant of this conversation") =>
-  new GatewayError("FORBIDDEN", message);
 export const notFound = (message: string) => new GatewayError("NOT_FOUND", message);
 export const unavailable = (message = "storage cannot accept the request now; retry later") =>
   new GatewayError("UNAVAILABLE", message);

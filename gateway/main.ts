@@ -1,9 +1,8 @@
 // The process entry point: configuration, one node, signals. Errors at startup end in one line.
-import { ConfigError, loadConfig } from "./config.js";
+import { loadConfig } from "./config.js";
+import { StartupError } from "./errors.js";
 import { createLogger } from "./logger.js";
 import { startGateway } from "./node.js";
-import { StartupError } from "./startup-error.js";
-import { MigrationError } from "./storage/migrate.js";
 
 async function main() {
   const config = loadConfig();
@@ -36,8 +35,7 @@ async function main() {
 }
 
 main().catch((err: unknown) => {
-  const known =
-    err instanceof StartupError || err instanceof ConfigError || err instanceof MigrationError;
+  const known = err instanceof StartupError;
   console.error(known ? `gateway: ${err.message}` : err);
   process.exit(1);
 });

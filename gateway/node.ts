@@ -12,21 +12,21 @@ import { devRoutes } from "./http/dev-routes.js";
 import { createMetrics, type Metrics } from "./http/metrics.js";
 import { httpRoutes } from "./http/routes.js";
 import { createLimits } from "./limits/limits.js";
+import { StartupError } from "./errors.js";
 import { createLogger, type Logger } from "./logger.js";
 import { ConversationService } from "./services/conversation-service.js";
+import { SendIdempotency } from "./services/idempotency.js";
 import { MessageService } from "./services/message-service.js";
 import { connectCassandra, type Db } from "./storage/cassandra.js";
+import { ClientIdRepository } from "./storage/client-id-repository.js";
 import { ConversationRepository } from "./storage/conversation-repository.js";
 import { MessageRepository } from "./storage/message-repository.js";
+import { MessageStore } from "./storage/message-store.js";
 import { migrate } from "./storage/migrate.js";
-import { closeWithReason, type CloseCause } from "./transport/close.js";
+import { disconnect, type DisconnectReason } from "./transport/close.js";
 import { attachConnections } from "./transport/connection.js";
 import { RequestGate } from "./transport/request-gate.js";
 import { userRoom, type GatewayServer } from "./transport/types.js";
-import { StartupError } from "./startup-error.js";
-
-/** Broadcasts kept for a replay during a Redis outage; past it, clients are made to catch up. */
-const OUTAGE_BACKLOG = 20_000;
 
 /** How long a stopping node still takes requests on its open sockets before refusing them. */
 const SHUTDOWN_LINGER_MS = 250;
@@ -103,24 +103,25 @@ export async function startGateway(
     maxHttpBufferSize: config.limits.maxFrameBytes,
     serveClient: false,
   });
-  const backlog = new OutageBacklog(OUTAGE_BACKLOG);
+  const backlog = new OutageBacklog(config.fanOutReplayBacklog);
   const fanOut = new SocketIoFanOut(
     io,
     backlog,
-    (event, users) => metrics.deliveries.inc({ event }, users),
+    (event, users) => metrics.fanoutTotal.inc({ event }, users),
     config.redis.adapter === "sharded",
   );
 
-  const conversationRepo = new ConversationRepository(db);
-  const storage = config.storage;
-  const conversations = new ConversationService(conversationRepo, fanOut, storage, log);
-  const messages = new MessageService(
-    new MessageRepository(db),
-    conversationRepo,
+  const conversationRows = new ConversationRepository(db);
+  const messageRows = new MessageRepository(db);
+  const clientIds = new ClientIdRepository(db);
+  const conversations = new ConversationService(conversationRows, fanOut, config.storage, log);
+  const messages = new MessageService({
+    store: new MessageStore(db, { messages: messageRows, conversations: conversationRows }),
+    messageRows,
+    idempotency: new SendIdempotency(clientIds, log),
     conversations,
     fanOut,
-    log,
-  );
+  });
   const limits = createLimits(config.limits, {
     redis: pub,
     countSockets: async (userId) => (await io.in(userRoom(userId)).fetchSockets()).length,
@@ -137,17 +138,21 @@ export async function startGateway(
     metrics,
     log,
   });
-  const closeAll = (cause: CloseCause, flushMs = 0) => {
+  const closeAll = (reason: DisconnectReason, flushMs = 0) => {
     const sockets = [...io.of("/").sockets.values()];
-    for (const socket of sockets) closeWithReason(socket, cause, flushMs);
-    metrics.disconnects.inc({ reason: cause }, sockets.length);
+    for (const socket of sockets) disconnect(socket, reason, metrics, flushMs);
     return sockets.length;
   };
   replayAfterOutages(pub, sub, backlog, {
-    replayed: (count) => metrics.replayed.inc(count),
-    overflowed: () => {
-      const sockets = closeAll("fanOutInterrupted");
-      log.warn({ sockets }, "outage backlog overflowed; clients reconnect to catch up");
+    replayed: (count) => metrics.fanoutReplayedTotal.inc(count),
+    lost: (users) => {
+      fanOut.syncRequired(users);
+      const count = users === "everyone" ? 1 : users.size;
+      metrics.fanoutSyncRequiredTotal.inc(count);
+      log.warn(
+        { users: users === "everyone" ? "everyone" : count },
+        "outage backlog overflowed; its recipients are told to catch up",
+      );
     },
     log,
   });

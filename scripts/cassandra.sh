@@ -260,7 +260,7 @@ jvm_opts() {
     -XX:+UseG1GC -XX:+ParallelRefProcEnabled -XX:MaxTenuringThreshold=1 -XX:MaxGCPauseMillis=300
     -XX:+UseThreadPriorities -XX:+UseTLAB -XX:+ResizeTLAB -XX:+PerfDisableSharedMem
     -XX:+ExitOnOutOfMemoryError "-XX:ErrorFile=$LOGS/hs_err_%p.log"
-    # Pauses of the local node stall every request; bench/README figures cite this log.
+    # Pauses of the local node stall every request; docs/performance.md cites this log.
     "-Xlog:gc:file=$LOGS/gc.log:time,uptime:filecount=3,filesize=10M"
     -ea -da:net.openhft...
     -Djava.net.preferIPv4Stack=true

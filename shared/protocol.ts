@@ -1,5 +1,5 @@
-// The wire contract (../shared/PROTOCOL.md, v1) as types: the gateway, the clients and the tests
-// all compile against these maps, so a misspelt event or a wrong payload fails to build.
+// The wire protocol (docs/protocol.md) as types: the gateway, the clients and the tests all
+// compile against these maps, so a misspelt event or a wrong payload fails to build.
 
 export const ERROR_CODES = [
   "UNAUTHORIZED",
@@ -35,13 +35,11 @@ export type Conversation = {
   title?: string;
   lastMessage: MessageSummary | null;
   lastUpdated: string;
-  unreadCount?: number;
 };
 
 export type ErrorBody = { code: ErrorCode; message: string; retryAfterMs?: number };
 export type Failure = { ok: false; error: ErrorBody };
 export type Answer<T extends object = object> = ({ ok: true } & T) | Failure;
-export type Ack<T extends object = object> = (answer: Answer<T>) => void;
 
 export type SendRequest = { clientMsgId: string; content: string } & (
   { conversationId: string; recipientId?: never } | { recipientId: string; conversationId?: never }
@@ -87,6 +85,16 @@ export interface ClientToServerEvents {
 }
 
 export type RequestEvent = keyof ClientToServerEvents;
+/** What a client sends with request E. */
+export type RequestPayload<E extends RequestEvent> = Parameters<ClientToServerEvents[E]>[0];
+/** The answer to request E: ok with its fields, or a failure. */
+export type RequestAnswer<E extends RequestEvent> = Parameters<
+  Parameters<ClientToServerEvents[E]>[1]
+>[0];
+/** The ok answer to request E. */
+export type RequestResult<E extends RequestEvent> = Extract<RequestAnswer<E>, { ok: true }>;
+/** The fields of the ok answer to request E, without `ok`. */
+export type RequestSuccess<E extends RequestEvent> = Omit<RequestResult<E>, "ok">;
 
 export type ReceiptEvent = {
   conversationId: string;
@@ -102,6 +110,8 @@ export interface ServerToClientEvents {
   typing: (event: TypingEvent) => void;
   "conversation:new": (conversation: Conversation) => void;
   "session:expired": () => void;
+  /** Live events to this socket were lost (a fan-out replay was not whole): catch up from storage. */
+  "sync:required": (event: { reason: "replayIncomplete" }) => void;
 }
 
 // Nodes talk to each other only through the adapter's broadcasts.

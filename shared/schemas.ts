@@ -1,10 +1,13 @@
 // Request payload schemas of the wire contract. The gateway validates every request with these
 // before it looks anything up; clients may use them to check a request before sending it.
 import { z } from "zod";
-
-export const MAX_CONTENT_CHARS = 4000;
-export const MAX_GROUP_PARTICIPANTS = 256;
-export const MAX_TITLE_CHARS = 200;
+import {
+  HISTORY_PAGE,
+  LIST_PAGE,
+  MAX_CONTENT_CHARS,
+  MAX_GROUP_PARTICIPANTS,
+  MAX_TITLE_CHARS,
+} from "./limits.js";
 
 export const uuidSchema = z.guid();
 
@@ -23,7 +26,8 @@ const content = z
     message: `content is longer than ${MAX_CONTENT_CHARS} characters`,
   });
 
-const limit = (max: number, fallback: number) => z.number().int().min(1).max(max).default(fallback);
+const limit = (page: { max: number; default: number }) =>
+  z.number().int().min(1).max(page.max).default(page.default);
 
 const cursor = z.string().min(1).max(512);
 
@@ -34,7 +38,7 @@ export const sendSchema = z.union([
 
 export const historyFetchSchema = z.strictObject({
   conversationId: uuidSchema,
-  limit: limit(100, 50),
+  limit: limit(HISTORY_PAGE),
   cursor: cursor.optional(),
   before: z.union([isoTime, messageIdSchema]).optional(),
 });
@@ -42,11 +46,11 @@ export const historyFetchSchema = z.strictObject({
 export const historySinceSchema = z.strictObject({
   conversationId: uuidSchema,
   after: messageIdSchema,
-  limit: limit(100, 50),
+  limit: limit(HISTORY_PAGE),
 });
 
 export const conversationsListSchema = z.strictObject({
-  limit: limit(100, 20),
+  limit: limit(LIST_PAGE),
   cursor: cursor.optional(),
 });
 

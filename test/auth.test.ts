@@ -1,7 +1,8 @@
-// Handshake authentication (../shared/PROTOCOL.md, "Connecting"), with tokens crafted here by
-// jsonwebtoken against the node's configured secret.
+// Handshake authentication (docs/protocol.md, "Connecting and authentication"), with tokens
+// crafted here by jsonwebtoken against the node's configured secret.
 import { createHmac, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { expect } from "chai";
+import { metricValue } from "./support/gateway-process.js";
 import jwt from "jsonwebtoken";
 import { Manager } from "socket.io-client";
 import type { AuthRefusalReason, Message } from "../shared/protocol.js";
@@ -280,6 +281,10 @@ describe("handshake authentication", function () {
     ]);
     expect(events[0]!.at).to.be.at.least(exp - 50);
     expect(client.connected).to.equal(false);
+    expect(
+      await metricValue(node().url, 'chat_server_disconnects_total{reason="tokenExpired"}'),
+      "counted as a server disconnect",
+    ).to.be.at.least(1);
     // Only that socket: the same user's socket with a longer token stays.
     await sleep(QUIET_MS);
     expect(lasting.connected).to.equal(true);

@@ -6,8 +6,12 @@ import { expect } from "chai";
 import { Server } from "socket.io";
 import { ChatClient, RequestError, type ChatClientOptions } from "../shared/client/index.js";
 import type { Message } from "../shared/protocol.js";
+import type { GatewayNode } from "../gateway/node.js";
+import { loadConfig } from "../gateway/config.js";
 import { userRoom } from "../gateway/transport/types.js";
-import { collect, eventually, newUserId, ok, TestCluster } from "./support/cluster.js";
+import { collect, eventually, newUserId, ok, sleep, TestCluster } from "./support/cluster.js";
+import { metricValue, waitForReady } from "./support/gateway-process.js";
+import { TcpProxy } from "./support/tcp-proxy.js";
 
 describe("client library", () => {
   const cluster = new TestCluster();
@@ -51,6 +55,30 @@ describe("client library", () => {
     return seen;
   };
   const ids = (messages: Message[]) => messages.map((m) => m.messageId);
+
+  /** Holds a client's (re)connections: its token function waits while the gate is shut. */
+  class Gate {
+    private opened: Promise<void> = Promise.resolve();
+    private release = () => undefined as void;
+    shut() {
+      this.opened = new Promise((resolve) => (this.release = resolve));
+    }
+    open() {
+      this.release();
+    }
+    token(userId: string) {
+      return async () => {
+        await this.opened;
+        return cluster.token(userId);
+      };
+    }
+  }
+
+  /** Drops the user's connections to `node`; the client reconnects (through its gate). */
+  async function dropConnections(node: GatewayNode, c: ChatClient, userId: string) {
+    node.io.in(userRoom(userId)).disconnectSockets(true);
+    await eventually(() => c.status === "reconnecting", 5000, "reconnecting");
+  }
 
   it("rejects a request that gets no answer with TIMEOUT", async () => {
     const server = await silentServer();
@@ -197,5 +225,88 @@ describe("client library", () => {
     const err = await c.connect().catch((e: unknown) => e);
     expect((err as RequestError).code).to.equal("DISCONNECTED");
     expect(statuses).to.deep.equal(["connecting", "closed UNAUTHORIZED: malformed"]);
+  });
+
+  it("a client offline while 150 messages arrive gets all 150, once, in a conversation it knew no message of", async function () {
+    this.timeout(60_000);
+    const [a] = await cluster.start(1, { SEND_RATE_LIMIT: "10000" });
+    const [alice, bob] = [newUserId(), newUserId()];
+    const gate = new Gate();
+    const c = client(a!.url, alice, { token: gate.token(alice) });
+    const mine = messagesOf(c);
+    let synced = 0;
+    c.on("synced", () => synced++);
+    await c.connect();
+    // Tracked with no message known: its catch-up must read the whole history, not one page.
+    const { conversation } = await c.request("conversation:open", { peerId: bob });
+    const peer = await cluster.connect(a!, bob);
+
+    gate.shut();
+    await dropConnections(a!, c, alice);
+    const sent: string[] = [];
+    for (let i = 0; i < 150; i++) {
+      const { message } = await ok(peer, "message:send", {
+        conversationId: conversation.conversationId,
+        clientMsgId: `m${i}`,
+        content: `m${i}`,
+      });
+      sent.push(message.messageId);
+    }
+    const syncedBefore = synced;
+    gate.open();
+    await eventually(() => synced > syncedBefore, 20_000, "the catch-up");
+    expect(ids(mine)).to.deep.equal(sent);
+  });
+
+  it("keeps catching up while storage is unavailable; once it is back every missed message arrives once", async function () {
+    this.timeout(90_000);
+    const [host = "127.0.0.1", port = "9042"] = loadConfig(
+      process.env,
+    ).cassandra.contactPoints[0]!.split(":");
+    const proxy = await new TcpProxy(host, Number(port)).start();
+    cleanups.push(() => proxy.stop());
+    // Alice's node reaches Cassandra through the relay; the senders' node directly.
+    const [a] = await cluster.start(1, { CASSANDRA_CONTACT_POINTS: `127.0.0.1:${proxy.port}` });
+    const [b] = await cluster.start(1);
+    const [alice, bob, carol] = [newUserId(), newUserId(), newUserId()];
+    const gate = new Gate();
+    const c = client(a!.url, alice, { token: gate.token(alice) });
+    const mine = messagesOf(c);
+    let synced = 0;
+    c.on("synced", () => synced++);
+    await c.connect();
+    const peers = await Promise.all([bob, carol].map((u) => cluster.connect(b!, u)));
+    const expected: string[] = [];
+    const sendAll = async (content: string) => {
+      for (const peer of peers) {
+        const { message } = await ok(peer, "message:send", {
+          recipientId: alice,
+          clientMsgId: `m${expected.length}`,
+          content,
+        });
+        expected.push(message.messageId);
+      }
+    };
+    await sendAll("live");
+    await eventually(() => mine.length === 2, 5000, "the live messages");
+
+    gate.shut();
+    await dropConnections(a!, c, alice);
+    for (let i = 0; i < 5; i++) await sendAll(`missed ${i}`);
+    proxy.interrupt();
+    await waitForReady(a!.url, 10_000, 503);
+    const syncedBefore = synced;
+    const refused = () =>
+      metricValue(a!.url, 'chat_requests_total{event="history:fetch",outcome="UNAVAILABLE"}');
+    gate.open();
+    // The catch-up is refused, and asks again.
+    for (let deadline = Date.now() + 20_000; (await refused()) < 2; await sleep(50)) {
+      if (Date.now() > deadline) throw new Error("the catch-up was not refused twice");
+    }
+    expect(synced).to.equal(syncedBefore);
+    proxy.restore();
+    await eventually(() => synced > syncedBefore, 40_000, "the catch-up after the outage");
+    expect(ids(mine)).to.have.length(expected.length); // once each
+    expect([...ids(mine)].sort()).to.deep.equal([...expected].sort());
   });
 });

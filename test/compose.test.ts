@@ -1,5 +1,6 @@
 // Checks docker-compose.yml, deploy/nginx.conf and the Dockerfile against the gateway's
 // configuration by reading them: no Docker engine, Cassandra or Redis is involved.
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
@@ -19,34 +20,55 @@ type Service = {
   volumes?: (string | { type?: string; source?: string; target?: string })[];
 };
 
+type HostVars = Record<string, string | undefined>;
+/** What `docker compose up` is run with, per the README: a random JWT_SECRET. */
+const hostVars: HostVars = { JWT_SECRET: randomBytes(32).toString("hex") };
+
 /**
- * Compose interpolation as if no variable were set: `${X:-d}` and `${X-d}` give d, `${X}` and
- * `${X:+a}` give "", `$$` gives `$`. `${X:?msg}` would stop compose, so it throws.
+ * Compose interpolation with the host's variables `vars`: `${X:-d}` gives X or d, `${X:?msg}`
+ * gives X or stops compose (throws), `${X}` gives X or "", `$$` gives `$`.
  */
-function interpolate(value: string): string {
+function interpolate(value: string, vars: HostVars): string {
   return value.replace(
     /\$\$|\$\{([A-Za-z_]\w*)(?:(:?[-+?])([^}]*))?\}|\$([A-Za-z_]\w*)/g,
-    (match, name?: string, op?: string, arg?: string) => {
+    (match, braced?: string, op?: string, arg?: string, bare?: string) => {
       if (match === "$$") return "$";
-      if (op?.endsWith("-")) return arg ?? "";
-      if (op?.endsWith("?")) throw new Error(`${name} has no default: ${match}`);
-      return "";
+      const set = vars[(braced ?? bare)!];
+      if (op === ":-" || op === "-") return set || (arg ?? "");
+      if (op === ":?" || op === "?") {
+        if (set) return set;
+        throw new Error(`compose stops: ${arg}`);
+      }
+      if (op) return set ? (arg ?? "") : "";
+      return set ?? "";
     },
   );
 }
 
 /** A service's environment as the container sees it; a null value is taken from the host (unset). */
-function environment(service: Service): Record<string, string | undefined> {
-  const env = service.environment ?? {};
-  const pairs: [string, EnvValue][] = Array.isArray(env)
-    ? env.map((entry) => {
-        const eq = entry.indexOf("=");
-        return eq < 0 ? [entry, null] : [entry.slice(0, eq), entry.slice(eq + 1)];
-      })
-    : Object.entries(env);
+function environment(
+  service: Service,
+  vars: HostVars = hostVars,
+): Record<string, string | undefined> {
+  const env = rawEnvironment(service);
   return Object.fromEntries(
-    pairs.map(([key, value]) => [key, value === null ? undefined : interpolate(String(value))]),
+    Object.entries(env).map(([key, value]) => [
+      key,
+      value === null ? undefined : interpolate(String(value), vars),
+    ]),
   );
+}
+
+function rawEnvironment(service: Service): Record<string, EnvValue> {
+  const env = service.environment ?? {};
+  return Array.isArray(env)
+    ? Object.fromEntries(
+        env.map((entry) => {
+          const eq = entry.indexOf("=");
+          return eq < 0 ? [entry, null] : [entry.slice(0, eq), entry.slice(eq + 1)];
+        }),
+      )
+    : env;
 }
 
 /** depends_on in either syntax, as service name → condition. */
@@ -100,6 +122,20 @@ describe("docker-compose.yml and deployment files", () => {
       expect(config.env, name).to.equal("production");
       expect(config.nodeId, name).to.equal(name);
     }
+  });
+
+  it("takes JWT_SECRET from the host, with no default, and stops without it", () => {
+    for (const name of gatewayNames) {
+      const raw = rawEnvironment(services[name]!).JWT_SECRET;
+      expect(raw, name).to.match(/^\$\{JWT_SECRET:\?[^}]+\}$/);
+      expect(() => environment(services[name]!, {}), name).to.throw(/compose stops/);
+    }
+  });
+
+  it("has the gateways listen on every interface, where nginx reaches them", () => {
+    // Outside compose the default is loopback.
+    expect(loadConfig({}).host).to.equal("127.0.0.1");
+    for (const { name, env } of gateways) expect(loadConfig(env).host, name).to.equal("0.0.0.0");
   });
 
   it("lets exactly one gateway run schema migrations", () => {
@@ -262,6 +298,29 @@ describe("docker-compose.yml and deployment files", () => {
       expect(nginx).to.match(/\bproxy_pass\s+http:\/\/gateway\s*;/);
     });
 
+    it("answers /metrics and /dev/ itself with 404, never passing them to a gateway", () => {
+      const server = /\bserver\s*\{([\s\S]*)\}\s*\}\s*$/.exec(nginx)?.[1] ?? "";
+      const locations = [
+        ...server.matchAll(/\blocation\s+(=|\^~|~\*?)?\s*(\S+)\s*\{([^}]*)\}/g),
+      ].map((m) => ({ modifier: m[1] ?? "", path: m[2]!, body: m[3]! }));
+      // Regex locations would take precedence over plain prefixes; there are none to consider.
+      expect(locations.filter((l) => l.modifier.startsWith("~"))).to.deep.equal([]);
+      // nginx's choice: an exact match, else the longest matching prefix.
+      const chosen = (uri: string) =>
+        locations.find((l) => l.modifier === "=" && l.path === uri) ??
+        locations
+          .filter((l) => l.modifier !== "=" && uri.startsWith(l.path))
+          .sort((a, b) => b.path.length - a.path.length)[0];
+      for (const uri of ["/metrics", "/metrics/", "/metrics.txt", "/dev/token"]) {
+        const body = chosen(uri)?.body ?? "";
+        expect(body, uri).to.match(/\breturn\s+404\s*;/);
+        expect(body, uri).to.not.match(/\bproxy_pass\b/);
+      }
+      for (const uri of ["/healthz", "/readyz", "/socket.io/", "/"]) {
+        expect(chosen(uri)?.body, uri).to.match(/\bproxy_pass\s+http:\/\/gateway\s*;/);
+      }
+    });
+
     it("passes WebSocket upgrades through", () => {
       expect(nginx).to.match(/\bproxy_http_version\s+1\.1\s*;/);
       expect(nginx).to.match(/\bmap\s+\$http_upgrade\s+\$connection_upgrade\s*\{/);
@@ -290,7 +349,7 @@ describe("docker-compose.yml and deployment files", () => {
     });
   });
 
-  // Expected to fail until README.md, with its configuration table, is written.
+  // The README is the manual: its configuration table names every variable.
   it("documents every variable of CONFIG_VARIABLES in README.md", () => {
     expect(existsSync(fileUrl("README.md")), "README.md does not exist yet").to.equal(true);
     const readme = read("README.md");

@@ -1,9 +1,13 @@
 // The development-mode HTTP routes: the web app at / and the dev-token endpoint of its login
 // page; neither exists when NODE_ENV=production.
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
+import { loadConfig } from "../gateway/config.js";
+import { createLogger } from "../gateway/logger.js";
+import { startGateway } from "../gateway/node.js";
 import { newUserId, ok, TestCluster } from "./support/cluster.js";
 
 describe("development routes", () => {
@@ -54,11 +58,39 @@ describe("development routes", () => {
   it("has neither in production", async () => {
     const [node] = await cluster.start(1, {
       NODE_ENV: "production",
-      JWT_SECRET: "a-production-secret",
+      JWT_SECRET: randomBytes(32).toString("hex"),
       WEB_ROOT: webRoot,
     });
     expect((await fetch(`${node!.url}/`)).status).to.equal(404);
     expect((await mint(node!.url, {})).status).to.equal(404);
     expect((await fetch(`${node!.url}/readyz`)).status).to.equal(200);
+  });
+
+  it("listens on loopback only unless HOST is set", async function () {
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === "IPv4" && !i.internal)?.address;
+    if (!external) return this.skip(); // no other interface to be reached on
+    // The run's keyspace and stack from the environment, HOST left unset.
+    const env = { ...process.env };
+    delete env.HOST;
+    const config = loadConfig({
+      ...env,
+      NODE_ENV: "development",
+      PORT: "0",
+      MIGRATE_ON_START: "false",
+    });
+    expect(config.host).to.equal("127.0.0.1");
+    const node = await startGateway(config, { logger: createLogger("silent", "loopback") });
+    try {
+      expect((await fetch(`http://127.0.0.1:${node.port}/healthz`)).status).to.equal(200);
+      const outside = await mint(`http://${external}:${node.port}`, {}).then(
+        (res) => res.status,
+        () => "refused",
+      );
+      expect(outside).to.equal("refused");
+    } finally {
+      await node.stop();
+    }
   });
 });

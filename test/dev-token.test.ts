@@ -1,5 +1,6 @@
 // The development token command: signs for the gateway's settings, refuses production mode.
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import { expect } from "chai";
 import { createTokenVerifier } from "../gateway/auth/token-verifier.js";
@@ -32,7 +33,7 @@ describe("npm run dev-token", () => {
   it("is refused with NODE_ENV=production, printing no token", async () => {
     const result = await devToken([newUserId()], {
       NODE_ENV: "production",
-      JWT_SECRET: "s3cret-for-this-test",
+      JWT_SECRET: randomBytes(32).toString("hex"),
     });
     expect(result.code).to.equal(1);
     expect(result.stdout).to.equal("");

@@ -5,10 +5,12 @@
 // serving, nothing is stored that no successful request asked for, and no prototype is polluted.
 // The seed is fixed so a failure reproduces; FUZZ_SEED=<n> explores another sequence.
 import { expect } from "chai";
+import { allBudgets } from "../gateway/config.js";
 import fc from "fast-check";
 import { Decoder, Encoder, type Packet, PacketType } from "socket.io-parser";
 import { ERROR_CODES, type Message, type RequestEvent } from "../shared/protocol.js";
-import { MAX_CONTENT_CHARS, requestSchemas } from "../shared/schemas.js";
+import { MAX_CONTENT_CHARS } from "../shared/limits.js";
+import { requestSchemas } from "../shared/schemas.js";
 import { emitWithoutAck, expectFailure, raw } from "./support/answers.js";
 import {
   type Client,
@@ -146,7 +148,7 @@ describe("fuzzing every request event with malformed payloads", function () {
   let planted: Message;
 
   before(async () => {
-    const [node] = await cluster.start(1, { SEND_RATE_LIMIT: "100000" });
+    const [node] = await cluster.start(1, allBudgets("100000/1"));
     [attacker, control, peerSocket] = await Promise.all([
       cluster.connect(node!, fuzzer),
       cluster.connect(node!, newUserId()),

@@ -1,6 +1,7 @@
-// The abuse limits (README, "Limits and abuse protection"): each refuses with the contract's
+// The abuse limits (docs/protocol.md, "Limits"): each refuses with the protocol's
 // error, counts where it says it counts, and leaves everyone else served.
 import { expect } from "chai";
+import { allBudgets } from "../gateway/config.js";
 import type { Message } from "../shared/protocol.js";
 import { expectFailure, raw, refusalOf } from "./support/answers.js";
 import {
@@ -32,8 +33,7 @@ describe("limits", function () {
     const cluster = new TestCluster();
     before(() =>
       cluster.start(2, {
-        SEND_RATE_LIMIT: String(SEND_LIMIT),
-        SEND_RATE_WINDOW_S: String(WINDOW_S),
+        RATE_LIMIT_SEND: `${SEND_LIMIT}/${WINDOW_S}`,
         MAX_SOCKETS_PER_USER: "2",
       }),
     );
@@ -105,6 +105,105 @@ describe("limits", function () {
         });
         if (again) break;
       }
+    });
+  });
+
+  describe("a budget for every request kind, and a cap on requests in flight", () => {
+    const BUDGET = 2;
+    const WINDOW_S = 60;
+    const cluster = new TestCluster();
+    before(() =>
+      cluster.start(2, {
+        ...allBudgets(`${BUDGET}/${WINDOW_S}`),
+        RATE_LIMIT_CREATE: `${BUDGET}/${WINDOW_S}`,
+      }),
+    );
+    after(() => cluster.stop());
+
+    /** Answers of `count` requests made one after the other. */
+    const answers = async (count: number, request: () => Promise<unknown>) => {
+      const seen: unknown[] = [];
+      for (let i = 0; i < count; i++) seen.push(await request());
+      return seen;
+    };
+    const isLimited = (a: unknown) => (a as { ok: boolean; error?: { code: string } }).error?.code;
+    const expectBudget = (seen: unknown[], what: string) => {
+      expect(
+        seen.slice(0, BUDGET).map((a) => (a as { ok: boolean }).ok),
+        what,
+      ).to.deep.equal(Array.from({ length: BUDGET }, () => true));
+      const over = seen.at(-1);
+      expectFailure(over, "RATE_LIMITED", what);
+      expect((over as { error: { retryAfterMs: number } }).error.retryAfterMs)
+        .to.be.a("number")
+        .within(1, WINDOW_S * 1000);
+    };
+
+    it("each kind refuses the request over its budget with RATE_LIMITED and retryAfterMs", async () => {
+      const node = cluster.nodes[0]!;
+      const [alice, bob] = [newUserId(), newUserId()];
+      const [a, b] = await Promise.all([cluster.connect(node, alice), cluster.connect(node, bob)]);
+      const { message } = await ok(b, "message:send", {
+        recipientId: alice,
+        clientMsgId: "m",
+        content: "hi",
+      });
+      const conversationId = message.conversationId;
+      const n = BUDGET + 1;
+      let c = 0;
+      const kinds: [string, () => Promise<unknown>][] = [
+        ["open", () => raw(a, "conversation:open", { peerId: newUserId() })],
+        ["create", () => raw(a, "conversation:create", { participantIds: [bob] })],
+        ["read", () => raw(a, "message:read", { conversationId, messageId: message.messageId })],
+        ["typing", () => raw(a, "typing", { conversationId, typing: true })],
+        ["history", () => raw(a, "history:fetch", { conversationId })],
+        ["list", () => raw(a, "conversations:list", {})],
+        [
+          "send",
+          () => raw(a, "message:send", { conversationId, clientMsgId: `s${c++}`, content: "x" }),
+        ],
+      ];
+      for (const [kind, request] of kinds) expectBudget(await answers(n, request), kind);
+      // Bob's budgets are his own.
+      await ok(b, "conversations:list", {});
+    });
+
+    it("a flood of new groups around a victim stops at the create budget, on every node", async () => {
+      const [mallory, victim] = [newUserId(), newUserId()];
+      const [m0, m1, v] = await Promise.all([
+        cluster.connect(cluster.nodes[0]!, mallory),
+        cluster.connect(cluster.nodes[1]!, mallory),
+        cluster.connect(cluster.nodes[1]!, victim),
+      ]);
+      const told = collect(v, "conversation:new");
+      const flood = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          raw(i % 2 ? m1 : m0, "conversation:create", { participantIds: [victim] }),
+        ),
+      );
+      const created = flood.filter((a) => (a as { ok: boolean }).ok);
+      expect(created, "groups created across both nodes").to.have.length(BUDGET);
+      expect(flood.filter((a) => isLimited(a) === "RATE_LIMITED")).to.have.length(40 - BUDGET);
+      await eventually(() => told.length === BUDGET, 5000, "the victim's conversation:new");
+      await sleep(QUIET_MS);
+      expect(told).to.have.length(BUDGET);
+    });
+
+    it("a socket with too many requests running gets RATE_LIMITED for the excess", async () => {
+      const [node] = await cluster.start(1, {
+        ...allBudgets("100000/1"),
+        MAX_REQUESTS_IN_FLIGHT: "2",
+      });
+      const a = await cluster.connect(node!, newUserId());
+      const burst = await Promise.all(
+        Array.from({ length: 20 }, () => raw(a, "conversations:list", {})),
+      );
+      const limited = burst.filter((x) => isLimited(x) === "RATE_LIMITED");
+      expect(limited.length, "refused beyond 2 in flight").to.be.greaterThan(0);
+      expect(burst.filter((x) => (x as { ok: boolean }).ok).length).to.be.at.least(2);
+      for (const x of limited) expectFailure(x, "RATE_LIMITED", "in flight");
+      // Once answered, the socket is served again.
+      await ok(a, "conversations:list", {});
     });
   });
 

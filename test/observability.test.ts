@@ -103,7 +103,7 @@ describe("observability", function () {
           clientMsgId: "c4",
           content: secrets[3],
         }),
-        "FORBIDDEN",
+        "NOT_FOUND",
         "stranger",
       );
       a.disconnect();
@@ -120,7 +120,7 @@ describe("observability", function () {
         ["history:fetch", "ok"],
         ["message:read", "ok"],
         ["message:send", "BAD_REQUEST"],
-        ["message:send", "FORBIDDEN"],
+        ["message:send", "NOT_FOUND"],
       ]);
       const ids = answered.map((e) => e.req);
       expect(new Set(ids).size, "a distinct request id each").to.equal(answered.length);

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { allBudgets } from "../gateway/config.js";
 import { compareMessageIds, messageIdTime } from "../shared/message-id.js";
 import type { Message } from "../shared/protocol.js";
 import { type Client, newUserId, ok, TestCluster } from "./support/cluster.js";
@@ -18,7 +19,8 @@ describe("history paging across time buckets", function () {
     const [node] = await cluster.start(1, {
       MESSAGE_BUCKET_MS: String(BUCKET_MS),
       // One user loads the whole history as fast as it can.
-      SEND_RATE_LIMIT: String(TOTAL),
+      ...allBudgets(`${TOTAL}/60`),
+      MAX_REQUESTS_IN_FLIGHT: String(TOTAL),
     });
     const alice = newUserId();
     client = await cluster.connect(node!, alice);

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { v1 } from "uuid";
+import { MigrationError } from "../gateway/errors.js";
 import { createLogger } from "../gateway/logger.js";
 import {
   canonicalPair,
@@ -11,10 +12,12 @@ import {
   windowStart,
   writeMicros,
 } from "../gateway/services/ids.js";
-import type { Db } from "../gateway/storage/cassandra.js";
+import type { Db, Statement } from "../gateway/storage/cassandra.js";
+import { ClientIdRepository } from "../gateway/storage/client-id-repository.js";
 import { ConversationRepository } from "../gateway/storage/conversation-repository.js";
 import { MessageRepository } from "../gateway/storage/message-repository.js";
-import { migrate, MigrationError, splitStatements } from "../gateway/storage/migrate.js";
+import { MessageStore } from "../gateway/storage/message-store.js";
+import { migrate, splitStatements } from "../gateway/storage/migrate.js";
 import type { ConversationRecord, StoredMessage } from "../gateway/storage/records.js";
 import { messageIdTime } from "../shared/message-id.js";
 import { testConfig } from "./support/cluster.js";
@@ -52,6 +55,9 @@ describe("schema and storage", () => {
         "001_conversations.cql",
         "002_messages.cql",
         "003_read_positions.cql",
+        "004_inbox_by_user.cql",
+        "005_whole_last_message.cql",
+        "006_drop_unused_tables.cql",
       ]);
       const tables = await db.execute(
         "SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?",
@@ -59,17 +65,16 @@ describe("schema and storage", () => {
       );
       expect(tables.rows.map((r) => r.get("table_name") as string).sort()).to.deep.equal([
         "conversations",
-        "conversations_by_user",
+        "inbox_by_user",
         "message_buckets_by_conversation",
         "messages_by_client_id",
         "messages_by_conversation",
-        "messages_by_user_pair",
         "read_positions",
         "schema_migrations",
       ]);
       const second = await migrate(db, { keyspace, replication }, log);
       expect(second.applied).to.deep.equal([]);
-      expect(second.skipped).to.have.length(3);
+      expect(second.skipped).to.have.length(6);
       await db.client.execute(`USE ${testConfig().cassandra.keyspace}`, [], { prepare: false });
     });
 
@@ -112,6 +117,8 @@ describe("schema and storage", () => {
   describe("tables round-trip", () => {
     const conversations = () => new ConversationRepository(db);
     const messages = () => new MessageRepository(db);
+    const clientIds = () => new ClientIdRepository(db);
+    const run = (s: Statement) => db.execute(s.query, s.params);
     const alice = randomUUID();
     const bob = randomUUID();
     const conversation: ConversationRecord = {
@@ -134,102 +141,147 @@ describe("schema and storage", () => {
         message(conversation.conversationId, id, alice),
       );
       // Written newest first: the older write must not win.
-      for (const m of [newer!, older!]) {
-        await repo.setLastMessage(m.conversationId, m, writeMicros(m.messageId));
-      }
+      for (const m of [newer!, older!]) await run(repo.lastMessage(m.conversationId, m));
       const stored = await repo.get(conversation.conversationId);
       expect(stored?.participantIds).to.deep.equal(conversation.participantIds);
       expect(stored?.kind).to.equal("direct");
       expect(stored?.bucketMs).to.equal(BUCKET);
       expect(stored?.lastMessage?.messageId).to.equal(newer!.messageId);
+      expect(stored?.lastMessage).to.deep.equal({
+        messageId: newer!.messageId,
+        senderId: alice,
+        content: newer!.content,
+        sentAt: newer!.sentAt,
+      });
+      expect(stored?.lastUpdated.toISOString()).to.equal(newer!.sentAt);
       expect(await repo.get(randomUUID())).to.equal(null);
     });
 
-    it("conversations_by_user: rows by slot, newest slot first, removable", async () => {
+    it("conversations: the newest of ten messages made in one microsecond is the whole preview", async () => {
+      const repo = conversations();
+      const conversationId = randomUUID();
+      const ms = Date.now();
+      // nsecs counts 100 ns steps: ids 0..9 share one microsecond.
+      const burst = Array.from({ length: 10 }, (_, i) =>
+        message(conversationId, v1({ msecs: ms, nsecs: i }), i % 2 ? alice : bob),
+      );
+      const shuffled = [...burst].sort(() => Math.random() - 0.5);
+      await Promise.all(shuffled.map((m) => run(repo.lastMessage(conversationId, m))));
+      const row = (
+        await db.execute("SELECT last_message FROM conversations WHERE conversation_id = ?", [
+          conversationId,
+        ])
+      ).first();
+      const cell = row.get("last_message") as { message_id: unknown; sender_id: unknown };
+      const newest = burst.at(-1)!;
+      expect(String(cell.message_id)).to.equal(newest.messageId);
+      expect(String(cell.sender_id)).to.equal(newest.senderId);
+      expect(row.get("last_message")).to.have.property("content", newest.content);
+    });
+
+    it("inbox_by_user: slots newest first, message rows first, created rows newest first, removable", async () => {
       const repo = conversations();
       const user = randomUUID();
-      const [c1, c2] = [randomUUID(), randomUUID()];
-      await repo.addInboxRows([user], new Date(1_000_000), c1);
-      await repo.addInboxRows([user], new Date(2_000_000), c2);
-      const read = async (from: Date | null) => {
+      const [c1, c2, c3, c4] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      const [s1, s2] = [new Date(1_000_000), new Date(2_000_000)];
+      const row = (slot: Date, kind: "message" | "created", at: number, conversationId: string) =>
+        ({ slot, kind, at: new Date(at), conversationId }) as const;
+      await repo.addInboxRows({ userIds: [user], row: row(s1, "created", 1_000_100, c1) });
+      await repo.addInboxRows({ userIds: [user], row: row(s2, "created", 2_000_100, c2) });
+      await repo.addInboxRows({ userIds: [user], row: row(s2, "created", 2_000_300, c3) });
+      await repo.addInboxRows({ userIds: [user], row: row(s2, "message", 2_000_200, c4) });
+      const read = async (from: { slot: Date; at: Date; conversationId: string } | null) => {
         const rows = [];
-        for await (const r of repo.inboxRows(user, from, 10)) rows.push(r);
+        for await (const r of repo.inboxRows(user, from, 1))
+          rows.push(`${r.kind} ${r.conversationId}`);
         return rows;
       };
-      expect((await read(null)).map((r) => r.conversationId)).to.deep.equal([c2, c1]);
-      expect((await read(new Date(1_500_000))).map((r) => r.conversationId)).to.deep.equal([c1]);
-      await repo.removeInboxRow(user, { slot: new Date(2_000_000), conversationId: c2 });
-      expect((await read(null)).map((r) => r.conversationId)).to.deep.equal([c1]);
+      expect(await read(null)).to.deep.equal([
+        `message ${c4}`,
+        `created ${c3}`,
+        `created ${c2}`,
+        `created ${c1}`,
+      ]);
+      const from = { slot: s2, at: new Date(2_000_300), conversationId: c3 };
+      expect(await read(from)).to.deep.equal([`message ${c4}`, `created ${c2}`, `created ${c1}`]);
+      await repo.removeInboxRow(user, row(s2, "created", 2_000_300, c3));
+      expect(await read(null)).to.deep.equal([`message ${c4}`, `created ${c2}`, `created ${c1}`]);
     });
 
     it("a client id stays claimed by the earliest attempt, whatever order claims and marks land in", async () => {
-      const repo = messages();
+      const repo = clientIds();
       const [first, second, third] = [v1(), v1(), v1()];
       const attempt = (id: string) => ({
         ...message(conversation.conversationId, id, alice),
         clientMsgId: "race",
       });
-      const claimed = async () => (await repo.findByClientId(alice, "race"))!;
+      const claimed = async () => (await repo.find(alice, "race"))!;
 
-      await repo.claimClientId(attempt(second));
-      await repo.claimClientId(attempt(first));
+      await repo.claim(attempt(second));
+      await repo.claim(attempt(first));
       expect((await claimed()).message.messageId).to.equal(first);
-      await repo.claimClientId(attempt(third));
+      await repo.claim(attempt(third));
       expect(await claimed()).to.deep.include({ committed: false });
       expect((await claimed()).message.messageId).to.equal(first);
 
       // The commit mark of a later attempt that lost the race does not mark the earlier claim.
-      await repo.commitClientId(attempt(second));
+      await repo.commit(attempt(second));
       expect((await claimed()).committed).to.equal(false);
-      await repo.commitClientId(attempt(first));
-      await repo.claimClientId(attempt(third));
+      await repo.commit(attempt(first));
+      await repo.claim(attempt(third));
       const final = await claimed();
       expect(final.committed).to.equal(true);
       expect(final.message).to.deep.include({ messageId: first, content: attempt(first).content });
     });
 
-    it("messages, buckets, pairs, client ids and read positions", async () => {
-      const repo = messages();
-      const id = v1();
-      const m = { ...message(conversation.conversationId, id, alice), recipientId: bob };
-      const bucket = windowStart(messageIdTime(id), BUCKET);
-      await repo.insert(m, bucket);
-      await repo.addBucket(m.conversationId, bucket);
-      await repo.insertForPair(canonicalPair(alice, bob), bucket, m);
-      await repo.claimClientId(m);
-
-      expect(await repo.page(m.conversationId, bucket, "older", null, 10)).to.deep.equal([m]);
-      const buckets = [];
-      for await (const b of repo.buckets(m.conversationId, null, "older")) buckets.push(b);
-      expect(buckets).to.deep.equal([bucket]);
-      expect(await repo.exists(m.conversationId, bucket, id)).to.equal(true);
-      expect(await repo.exists(m.conversationId, bucket, v1())).to.equal(false);
-      const claim = await repo.findByClientId(alice, m.clientMsgId);
-      expect(claim?.committed).to.equal(false);
-      expect(claim?.message.messageId).to.equal(id);
-      await repo.commitClientId(m);
-      expect((await repo.findByClientId(alice, m.clientMsgId))?.committed).to.equal(true);
-
+    it("a message's append stores its row, its bucket, inbox rows and the preview", async () => {
+      const rows = messages();
       const convRepo = conversations();
-      const [r1, r2] = [v1(), v1()];
-      await convRepo.setReadPosition(m.conversationId, bob, r2, new Date(), 2_000);
-      await convRepo.setReadPosition(m.conversationId, bob, r1, new Date(), 1_000);
-      expect((await convRepo.readPositions(m.conversationId)).get(bob)).to.equal(r2);
+      const store = new MessageStore(db, { messages: rows, conversations: convRepo });
+      const conversationId = randomUUID();
+      await convRepo.createIfAbsent({ ...conversation, conversationId });
+      const id = v1();
+      const m = { ...message(conversationId, id, alice), recipientId: bob };
+      const bucket = windowStart(messageIdTime(id), BUCKET);
+      const slot = windowStart(messageIdTime(id), 3_600_000);
+      const row = { slot, kind: "message", at: new Date(m.sentAt), conversationId } as const;
+      await store.append({
+        message: m,
+        bucket,
+        indexBucket: true,
+        inbox: { userIds: [alice, bob], row },
+      });
+
+      expect(await rows.page(conversationId, bucket, "older", null, 10)).to.deep.equal([m]);
+      const buckets = [];
+      for await (const b of rows.buckets(conversationId, null, "older")) buckets.push(b);
+      expect(buckets).to.deep.equal([bucket]);
+      expect(await rows.exists(conversationId, bucket, id)).to.equal(true);
+      expect(await rows.exists(conversationId, bucket, v1())).to.equal(false);
+      expect((await convRepo.get(conversationId))?.lastMessage?.messageId).to.equal(id);
+      for (const user of [alice, bob]) {
+        const inbox = [];
+        for await (const r of convRepo.inboxRows(user, null, 10)) inbox.push(r);
+        expect(inbox).to.deep.include(row);
+      }
     });
 
-    it("(a, b) and (b, a) address one pair and one direct conversation", async () => {
+    it("read positions keep the newest message whatever order the writes land in", async () => {
+      const repo = conversations();
+      const conversationId = randomUUID();
+      const [r1, r2] = [v1(), v1()];
+      await repo.setReadPosition(conversationId, bob, r2, new Date(), writeMicros(r2));
+      await repo.setReadPosition(conversationId, bob, r1, new Date(), writeMicros(r1));
+      const row = await db.execute(
+        "SELECT message_id FROM read_positions WHERE conversation_id = ? AND user_id = ?",
+        [conversationId, bob],
+      );
+      expect(String(row.first().get("message_id"))).to.equal(r2);
+    });
+
+    it("(a, b) and (b, a) address one pair and one direct conversation", () => {
       expect(canonicalPair(alice, bob)).to.deep.equal(canonicalPair(bob, alice));
       expect(directConversationId(alice, bob)).to.equal(directConversationId(bob, alice));
-      const repo = messages();
-      const id = v1();
-      const bucket = windowStart(messageIdTime(id), BUCKET);
-      await repo.insertForPair(
-        canonicalPair(bob, alice),
-        bucket,
-        message(conversation.conversationId, id, bob),
-      );
-      const rows = await repo.pairPage(canonicalPair(alice, bob), bucket, 10);
-      expect(rows.map((r) => r.messageId)).to.include(id);
     });
 
     it("two messages written in the same millisecond are both read back", async () => {
@@ -239,7 +291,7 @@ describe("schema and storage", () => {
       const ids = [v1({ msecs: ms, nsecs: 0 }), v1({ msecs: ms, nsecs: 1 })];
       expect(ids.map(messageIdTime)).to.deep.equal([ms, ms]);
       const bucket = windowStart(ms, BUCKET);
-      for (const id of ids) await repo.insert(message(conversationId, id, alice), bucket);
+      for (const id of ids) await run(repo.insert(message(conversationId, id, alice), bucket));
       const rows = await repo.page(conversationId, bucket, "newer", null, 10);
       expect(rows.map((r) => r.messageId)).to.deep.equal(ids);
       expect(new Set(rows.map((r) => r.sentAt))).to.have.property("size", 1);

@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { loadConfig } from "../gateway/config.js";
 import { connectRedis } from "../gateway/fanout/redis.js";
 import { createLogger } from "../gateway/logger.js";
-import { StartupError } from "../gateway/startup-error.js";
+import { StartupError } from "../gateway/errors.js";
 import { connectCassandra } from "../gateway/storage/cassandra.js";
 import { TestCluster } from "./support/cluster.js";
 import { freePort } from "./support/ports.js";

@@ -1,17 +1,11 @@
 // Verifies access tokens: pinned algorithms, required `exp`, `sub` a UUID, optional iss/aud.
 import { createPublicKey, createSecretKey } from "node:crypto";
 import jwt from "jsonwebtoken";
-import type { AuthRefusalReason } from "../../shared/protocol.js";
 import { uuidSchema } from "../../shared/schemas.js";
 import type { Config } from "../config.js";
+import { AuthRefusal } from "../errors.js";
 
 export type Identity = { userId: string; expiresAt: number };
-
-export class AuthRefusal extends Error {
-  constructor(readonly reason: AuthRefusalReason) {
-    super(`token refused: ${reason}`);
-  }
-}
 
 function pinnedAlgorithms(publicKey: string | undefined): jwt.Algorithm[] {
   if (!publicKey) return ["HS256"];

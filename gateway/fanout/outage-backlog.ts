@@ -2,10 +2,17 @@
 // passed on when it went down, and what reaches it before the other nodes have subscribed again.
 // So a node remembers its broadcasts of the last moments, keeps those and every later one from
 // the moment it loses Redis until things have settled, and sends them again. Clients drop the
-// copies they already have by messageId.
+// copies they already have by messageId. What does not fit is not kept: its recipients are
+// remembered instead, so they can be told to catch up from storage.
 
-/** One broadcast, as a function that emits it again. */
-export type Broadcast = () => void;
+/** One broadcast: its recipients, and a function that emits it again. */
+export type Broadcast = { userIds: readonly string[]; emit: () => void };
+
+/** Recipients of dropped broadcasts remembered one by one; past this many, everyone is told. */
+const LOST_USERS_CAPACITY = 100_000;
+
+/** Who missed a broadcast that was dropped: nobody, these users, or (too many to list) everyone. */
+export type Lost = ReadonlySet<string> | "everyone";
 
 /** How far back, before Redis was seen to go, broadcasts count as possibly lost. */
 const LOST_BEFORE_MS = 2000;
@@ -14,7 +21,7 @@ export class OutageBacklog {
   private recent: { at: number; broadcast: Broadcast }[] = [];
   private kept: Broadcast[] = [];
   private keeping = false;
-  private overflowed = false;
+  private lost: Set<string> | "everyone" = new Set();
 
   constructor(private readonly capacity: number) {}
 
@@ -33,27 +40,35 @@ export class OutageBacklog {
 
   /** Emits the broadcast now, and remembers it for a possible replay. */
   send(broadcast: Broadcast) {
-    broadcast();
+    broadcast.emit();
     if (this.keeping) return this.hold(broadcast);
     const now = Date.now();
     this.forget(now);
     if (this.recent.length < this.capacity) this.recent.push({ at: now, broadcast });
   }
 
-  /** What was kept since the last call; `complete` is false when some did not fit. */
-  take(): { broadcasts: Broadcast[]; complete: boolean } {
-    const taken = { broadcasts: this.kept, complete: !this.overflowed };
+  /** What was kept since the last call, and who missed what did not fit. */
+  take(): { broadcasts: Broadcast[]; lost: Lost } {
+    const taken = { broadcasts: this.kept, lost: this.lost };
     this.kept = [];
-    this.overflowed = false;
+    this.lost = new Set();
     return taken;
   }
 
   private hold(broadcast: Broadcast) {
-    if (this.kept.length < this.capacity) this.kept.push(broadcast);
-    else this.overflowed = true;
+    if (this.kept.length < this.capacity) return void this.kept.push(broadcast);
+    if (this.lost === "everyone") return;
+    for (const userId of broadcast.userIds) this.lost.add(userId);
+    if (this.lost.size > LOST_USERS_CAPACITY) this.lost = "everyone";
   }
 
   private forget(now: number) {
     while (this.recent[0] && this.recent[0].at < now - LOST_BEFORE_MS) this.recent.shift();
   }
+}
+
+/** Both sets of lost recipients together. */
+export function mergeLost(a: Lost, b: Lost): Lost {
+  if (a === "everyone" || b === "everyone") return "everyone";
+  return new Set([...a, ...b]);
 }

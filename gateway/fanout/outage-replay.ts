@@ -1,7 +1,8 @@
 // When a node's Redis connections come back after an outage, it sends its kept broadcasts again:
-// once at once, and once more when every node has surely resubscribed.
+// once at once, and once more when every node has surely resubscribed. Then the recipients of
+// broadcasts that did not fit in the backlog are told to catch up.
 import type { Logger } from "../logger.js";
-import type { Broadcast, OutageBacklog } from "./outage-backlog.js";
+import { mergeLost, type Broadcast, type Lost, type OutageBacklog } from "./outage-backlog.js";
 import { watchRedisOutages, type RedisClient } from "./redis.js";
 
 /** ioredis retries at most every 2 s (redis.ts), so by then every node is subscribed again. */
@@ -13,13 +14,13 @@ export function replayAfterOutages(
   backlog: OutageBacklog,
   hooks: {
     replayed: (broadcasts: number) => void;
-    /** The backlog overflowed: what was lost is unknown, so clients must catch up instead. */
-    overflowed: () => void;
+    /** Broadcasts to these users were dropped, not replayed: they must catch up from storage. */
+    lost: (users: Lost) => void;
     log: Logger;
   },
 ) {
   const replay = (broadcasts: Broadcast[]) => {
-    for (const broadcast of broadcasts) broadcast();
+    for (const broadcast of broadcasts) broadcast.emit();
     hooks.replayed(broadcasts.length);
   };
   const onRecovered = () => {
@@ -29,8 +30,9 @@ export function replayAfterOutages(
     setTimeout(() => {
       if (pub.status === "ready" && sub.status === "ready") backlog.settle();
       const rest = backlog.take();
-      if (first.complete && rest.complete) replay([...first.broadcasts, ...rest.broadcasts]);
-      else hooks.overflowed();
+      replay([...first.broadcasts, ...rest.broadcasts]);
+      const lost = mergeLost(first.lost, rest.lost);
+      if (lost === "everyone" || lost.size > 0) hooks.lost(lost);
     }, REPLAY_AGAIN_MS).unref();
   };
   watchRedisOutages([pub, sub], { onLost: () => backlog.keep(), onRecovered });

@@ -4,7 +4,7 @@ import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { Cluster, Redis } from "ioredis";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
-import { StartupError } from "../startup-error.js";
+import { StartupError } from "../errors.js";
 
 export type RedisClient = Redis | Cluster;
 

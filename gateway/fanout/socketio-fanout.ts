@@ -3,7 +3,10 @@
 import type { Conversation, Message, ReceiptEvent, TypingEvent } from "../../shared/protocol.js";
 import type { FanOut } from "../services/ports.js";
 import { userRoom, type GatewayServer } from "../transport/types.js";
-import type { OutageBacklog } from "./outage-backlog.js";
+import type { Lost, OutageBacklog } from "./outage-backlog.js";
+
+/** Rooms per sync:required broadcast, so one adapter message stays small. */
+const SYNC_REQUIRED_CHUNK = 1000;
 
 export class SocketIoFanOut implements FanOut {
   /**
@@ -25,18 +28,24 @@ export class SocketIoFanOut implements FanOut {
   }
 
   messageNew(userIds: string[], message: Message, exceptSocketId?: string) {
-    this.backlog.send(() => {
-      for (const rooms of this.rooms(userIds)) {
-        (exceptSocketId ? rooms.except(exceptSocketId) : rooms).emit("message:new", message);
-      }
+    this.backlog.send({
+      userIds,
+      emit: () => {
+        for (const rooms of this.rooms(userIds)) {
+          (exceptSocketId ? rooms.except(exceptSocketId) : rooms).emit("message:new", message);
+        }
+      },
     });
     this.onDeliver("message:new", userIds.length);
   }
 
   receipt(userIds: string[], receipt: ReceiptEvent) {
     if (userIds.length === 0) return;
-    this.backlog.send(() => {
-      for (const rooms of this.rooms(userIds)) rooms.emit("receipt", receipt);
+    this.backlog.send({
+      userIds,
+      emit: () => {
+        for (const rooms of this.rooms(userIds)) rooms.emit("receipt", receipt);
+      },
     });
     this.onDeliver("receipt", userIds.length);
   }
@@ -48,9 +57,22 @@ export class SocketIoFanOut implements FanOut {
   }
 
   conversationNew(userIds: string[], conversation: Conversation) {
-    this.backlog.send(() => {
-      for (const rooms of this.rooms(userIds)) rooms.emit("conversation:new", conversation);
+    this.backlog.send({
+      userIds,
+      emit: () => {
+        for (const rooms of this.rooms(userIds)) rooms.emit("conversation:new", conversation);
+      },
     });
     this.onDeliver("conversation:new", userIds.length);
+  }
+
+  /** Tells the users (on every node) that live events to them were lost: catch up from storage. */
+  syncRequired(users: Lost) {
+    const event = { reason: "replayIncomplete" } as const;
+    if (users === "everyone") return void this.io.emit("sync:required", event);
+    const ids = [...users];
+    for (let i = 0; i < ids.length; i += SYNC_REQUIRED_CHUNK) {
+      this.io.to(ids.slice(i, i + SYNC_REQUIRED_CHUNK).map(userRoom)).emit("sync:required", event);
+    }
   }
 }

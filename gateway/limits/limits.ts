@@ -3,7 +3,8 @@ import type { LimitsConfig } from "../config.js";
 import type { RedisClient } from "../fanout/redis.js";
 import type { Logger } from "../logger.js";
 import { clientAddress, createHandshakeRateLimit } from "./handshake-rate.js";
-import { createSendRateLimit } from "./send-rate.js";
+import type { RequestEvent } from "../../shared/protocol.js";
+import { createRequestBudgets } from "./request-budget.js";
 import { createSocketLimit } from "./socket-count.js";
 
 export type Limits = {
@@ -11,8 +12,10 @@ export type Limits = {
   handshake(handshake: Parameters<typeof clientAddress>[0]): Promise<void>;
   /** Refuses a new socket for a user who holds the maximum already. */
   socket(userId: string): Promise<void>;
-  /** Counts one message:send of the user. */
-  send(userId: string): Promise<void>;
+  /** Requests one socket may have running at once. */
+  maxInFlight: number;
+  /** Counts one request of the user against the budget of its kind. */
+  request(event: RequestEvent, userId: string): Promise<void>;
 };
 
 export function createLimits(
@@ -23,6 +26,7 @@ export function createLimits(
   return {
     handshake: (handshake) => handshakeRate(clientAddress(handshake, cfg.trustProxy)),
     socket: createSocketLimit(cfg.maxSocketsPerUser, deps.countSockets, deps.log),
-    send: createSendRateLimit(deps.redis, cfg.sendRate, deps.log),
+    maxInFlight: cfg.maxInFlight,
+    request: createRequestBudgets(cfg.budgets, deps.redis, deps.log),
   };
 }

@@ -1,34 +1,36 @@
+// Sending and reading messages: a send is stored whole (one append) before it is delivered, then
+// marked finished, then acknowledged; history pages walk the conversation's time buckets.
 import { z } from "zod";
-import { compareMessageIds, messageIdTime, minMessageIdAt } from "../../shared/message-id.js";
-import type { Message, ReceiptEvent } from "../../shared/protocol.js";
+import { messageIdTime, minMessageIdAt } from "../../shared/message-id.js";
+import type { Message } from "../../shared/protocol.js";
 import type { ValidRequest } from "../../shared/schemas.js";
 import { messageIdSchema } from "../../shared/schemas.js";
 import { notFound } from "../errors.js";
-import type { Logger } from "../logger.js";
-import type { ConversationRepository } from "../storage/conversation-repository.js";
+import type { MessageStore } from "../storage/message-store.js";
 import type { Direction, MessageRepository } from "../storage/message-repository.js";
 import type { ConversationRecord, StoredMessage } from "../storage/records.js";
 import type { ConversationService } from "./conversation-service.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
-import { canonicalPair, newMessageId, windowStart, writeMicros } from "./ids.js";
+import type { SendIdempotency } from "./idempotency.js";
+import { newMessageId, windowStart } from "./ids.js";
 import { Lru } from "./lru.js";
 import type { FanOut } from "./ports.js";
+import { toWire } from "./wire.js";
 
 const historyCursor = z.object({ m: messageIdSchema });
 
-export const toWire = ({ recipientId: _, ...message }: StoredMessage): Message => message;
-
 export class MessageService {
-  // Concurrent retries of one send on this node wait for the first instead of racing it.
-  private readonly inflight = new Map<string, Promise<StoredMessage>>();
-  private readonly bucketsWritten = new Lru<string, true>(100_000);
+  // Buckets this node has indexed: the index row is written with a bucket's first message only.
+  private readonly bucketsIndexed = new Lru<string, true>(100_000);
 
   constructor(
-    private readonly messages: MessageRepository,
-    private readonly conversationRepo: ConversationRepository,
-    private readonly conversations: ConversationService,
-    private readonly fanOut: FanOut,
-    private readonly log: Logger,
+    private readonly deps: {
+      store: MessageStore;
+      messageRows: MessageRepository;
+      idempotency: SendIdempotency;
+      conversations: ConversationService;
+      fanOut: FanOut;
+    },
   ) {}
 
   /**
@@ -40,16 +42,10 @@ export class MessageService {
     req: ValidRequest<"message:send">,
     socketId?: string,
   ): Promise<Message> {
-    const key = `${userId}/${req.clientMsgId}`;
-    const running = this.inflight.get(key);
-    if (running) return toWire(await running);
-    const attempt = this.sendOnce(userId, req, socketId);
-    this.inflight.set(key, attempt);
-    try {
-      return toWire(await attempt);
-    } finally {
-      this.inflight.delete(key);
-    }
+    const { idempotency } = this.deps;
+    return toWire(
+      await idempotency.once(userId, req.clientMsgId, () => this.sendOnce(userId, req, socketId)),
+    );
   }
 
   private async sendOnce(
@@ -57,10 +53,11 @@ export class MessageService {
     req: ValidRequest<"message:send">,
     socketId?: string,
   ): Promise<StoredMessage> {
+    const { conversations, idempotency, fanOut } = this.deps;
     let conversation =
       "conversationId" in req
-        ? await this.conversations.requireParticipant(userId, req.conversationId)
-        : await this.conversations.direct(userId, req.recipientId);
+        ? await conversations.requireParticipant(userId, req.conversationId)
+        : await conversations.direct(userId, req.recipientId);
     const messageId = newMessageId();
     let message = withRecipient(
       {
@@ -73,62 +70,28 @@ export class MessageService {
       },
       conversation,
     );
-    // Claimed while looking for an earlier attempt, in one round trip: an earlier attempt's claim
-    // outlives ours, so whichever answers first, what the read finds is what counts.
-    const [prior] = await Promise.all([
-      this.messages.findByClientId(userId, req.clientMsgId),
-      this.messages.claimClientId(message),
-    ]);
-    if (prior && compareMessageIds(prior.message.messageId, messageId) < 0) {
-      if (prior.committed) return prior.message;
+    const prior = await idempotency.claim(message);
+    if (prior?.committed) return prior.message;
+    if (prior) {
       // An interrupted send: finish it under its first id rather than store a second copy.
-      conversation = await this.conversations.requireParticipant(
-        userId,
-        prior.message.conversationId,
-      );
+      conversation = await conversations.requireParticipant(userId, prior.message.conversationId);
       message = withRecipient(prior.message, conversation);
     }
-
-    await this.persist(conversation, message);
-    this.fanOut.messageNew(conversation.participantIds, toWire(message), socketId);
-    // Marked before the ack, so a retry after it (on any node) finds the send finished and
-    // delivers nothing again. If the mark fails, a retry re-applies the same idempotent writes.
-    await this.messages
-      .commitClientId(message)
-      .catch((err: unknown) =>
-        this.log.warn({ err }, "send not marked committed; a retry re-applies it"),
-      );
+    await this.append(conversation, message);
+    fanOut.messageNew(conversation.participantIds, toWire(message), socketId);
+    await idempotency.commit(message);
     return message;
   }
 
-  private async persist(conversation: ConversationRecord, m: StoredMessage) {
-    const at = new Date(m.sentAt);
-    const bucket = windowStart(at.getTime(), conversation.bucketMs);
-    const bucketKey = `${m.conversationId}@${bucket.getTime()}`;
-    // Index rows first, so the conversation's new position and bucket are findable before any
-    // reader can see the message they lead to.
-    await Promise.all([
-      this.bucketsWritten.has(bucketKey)
-        ? undefined
-        : this.messages.addBucket(m.conversationId, bucket).then(() => {
-            this.bucketsWritten.set(bucketKey, true);
-          }),
-      this.conversations.ensureInbox(conversation, at),
-    ]);
-    await Promise.all([
-      this.messages.insert(m, bucket),
-      conversation.kind === "direct"
-        ? this.messages.insertForPair(
-            canonicalPair(
-              conversation.participantIds[0] ?? "",
-              conversation.participantIds[1] ?? "",
-            ),
-            bucket,
-            m,
-          )
-        : undefined,
-      this.conversationRepo.setLastMessage(m.conversationId, m, writeMicros(m.messageId)),
-    ]);
+  private async append(c: ConversationRecord, message: StoredMessage) {
+    const at = messageIdTime(message.messageId);
+    const bucket = windowStart(at, c.bucketMs);
+    const bucketKey = `${c.conversationId}@${bucket.getTime()}`;
+    const indexBucket = !this.bucketsIndexed.has(bucketKey);
+    const inbox = this.deps.conversations.inboxEntry(c, at);
+    await this.deps.store.append({ message, bucket, indexBucket, inbox });
+    if (indexBucket) this.bucketsIndexed.set(bucketKey, true);
+    if (inbox) this.deps.conversations.inboxWritten(inbox);
   }
 
   async history(userId: string, req: ValidRequest<"history:fetch">) {
@@ -140,7 +103,10 @@ export class MessageService {
         ? req.before
         : minMessageIdAt(Date.parse(req.before));
     }
-    const conversation = await this.conversations.requireParticipant(userId, req.conversationId);
+    const conversation = await this.deps.conversations.requireParticipant(
+      userId,
+      req.conversationId,
+    );
     const found = await this.walk(conversation, "older", bound, req.limit + 1);
     const page = found.slice(0, req.limit);
     const last = page.at(-1);
@@ -151,10 +117,21 @@ export class MessageService {
   }
 
   async since(userId: string, req: ValidRequest<"history:since">) {
-    const conversation = await this.conversations.requireParticipant(userId, req.conversationId);
+    const conversation = await this.deps.conversations.requireParticipant(
+      userId,
+      req.conversationId,
+    );
     await this.requireMessage(conversation, req.after);
     const found = await this.walk(conversation, "newer", req.after, req.limit + 1);
     return { messages: found.slice(0, req.limit).map(toWire), hasMore: found.length > req.limit };
+  }
+
+  /** Records how far the user has read, once the message is known to be in the conversation. */
+  async markRead(userId: string, req: ValidRequest<"message:read">): Promise<void> {
+    const { conversations } = this.deps;
+    const conversation = await conversations.requireParticipant(userId, req.conversationId);
+    await this.requireMessage(conversation, req.messageId);
+    await conversations.markRead(conversation, userId, req.messageId);
   }
 
   /** Up to `limit` messages beyond `bound`, crossing buckets in the given direction. */
@@ -164,12 +141,13 @@ export class MessageService {
     bound: string | null,
     limit: number,
   ): Promise<StoredMessage[]> {
+    const { messageRows } = this.deps;
     const from = bound ? windowStart(messageIdTime(bound), c.bucketMs) : null;
     const found: StoredMessage[] = [];
-    for await (const bucket of this.messages.buckets(c.conversationId, from, direction)) {
+    for await (const bucket of messageRows.buckets(c.conversationId, from, direction)) {
       const inFirst = from !== null && bucket.getTime() === from.getTime();
       found.push(
-        ...(await this.messages.page(
+        ...(await messageRows.page(
           c.conversationId,
           bucket,
           direction,
@@ -184,46 +162,14 @@ export class MessageService {
 
   private async requireMessage(c: ConversationRecord, messageId: string) {
     const bucket = windowStart(messageIdTime(messageId), c.bucketMs);
-    if (!(await this.messages.exists(c.conversationId, bucket, messageId))) {
+    if (!(await this.deps.messageRows.exists(c.conversationId, bucket, messageId))) {
       throw notFound("no such message in this conversation");
     }
   }
-
-  async markRead(userId: string, req: ValidRequest<"message:read">): Promise<void> {
-    const conversation = await this.conversations.requireParticipant(userId, req.conversationId);
-    await this.requireMessage(conversation, req.messageId);
-    const readAt = new Date();
-    await this.conversationRepo.setReadPosition(
-      conversation.conversationId,
-      userId,
-      req.messageId,
-      readAt,
-      writeMicros(req.messageId),
-    );
-    const receipt: ReceiptEvent = {
-      conversationId: conversation.conversationId,
-      userId,
-      messageId: req.messageId,
-      readAt: readAt.toISOString(),
-    };
-    this.fanOut.receipt(others(conversation, userId), receipt);
-  }
-
-  async typing(userId: string, req: ValidRequest<"typing">): Promise<void> {
-    const conversation = await this.conversations.requireParticipant(userId, req.conversationId);
-    this.fanOut.typing(others(conversation, userId), {
-      conversationId: conversation.conversationId,
-      userId,
-      typing: req.typing,
-    });
-  }
 }
-
-const others = (c: ConversationRecord, userId: string) =>
-  c.participantIds.filter((p) => p !== userId);
 
 function withRecipient(m: StoredMessage, c: ConversationRecord): StoredMessage {
   if (c.kind !== "direct") return m;
-  const recipientId = others(c, m.senderId)[0];
+  const recipientId = c.participantIds.find((p) => p !== m.senderId);
   return recipientId ? { ...m, recipientId } : m;
 }

@@ -2,12 +2,14 @@
 // statements with driver failures turned into the contract's UNAVAILABLE.
 import cassandra from "cassandra-driver";
 import type { Config } from "../config.js";
-import { GatewayError, unavailable } from "../errors.js";
+import { sleep } from "../../shared/sleep.js";
+import { GatewayError, StartupError, unavailable } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { sleep, StartupError } from "../startup-error.js";
 
 export type Row = cassandra.types.Row;
 export type Params = unknown[];
+/** One statement of a batch. */
+export type Statement = { query: string; params: Params };
 
 const { responseErrorCodes } = cassandra.types;
 const STORAGE_UNAVAILABLE = new Set<number>([
@@ -70,6 +72,22 @@ export class Db {
         // own first attempt as "not applied".
         isIdempotent: options.serialConsistency === undefined,
         ...options,
+      });
+    } catch (err) {
+      throw translate(err);
+    }
+  }
+
+  /**
+   * The statements as one logged batch: Cassandra applies all of them or, once it has taken the
+   * batch, eventually all of them, even if this request times out.
+   */
+  async batch(statements: Statement[]) {
+    try {
+      return await this.client.batch(statements, {
+        prepare: true,
+        consistency: this.consistency,
+        logged: true,
       });
     } catch (err) {
       throw translate(err);

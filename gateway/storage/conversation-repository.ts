@@ -1,22 +1,44 @@
+// conversations, their inbox rows (inbox_by_user) and read positions.
 import cassandra from "cassandra-driver";
+import { messageIdTicks } from "../../shared/message-id.js";
 import type { MessageSummary } from "../../shared/protocol.js";
-import type { Db, Row } from "./cassandra.js";
-import type { ConversationRecord, InboxRow } from "./records.js";
+import type { Db, Params, Row, Statement } from "./cassandra.js";
+import type { ConversationRecord, InboxEntry, InboxRow } from "./records.js";
 
 const SERIAL = cassandra.types.consistencies.localSerial;
 const str = (v: unknown) => String(v);
 
-function toRecord(r: Row): ConversationRecord {
-  const lastId = r.get("last_message_id");
-  const lastUpdated = r.get("last_updated") as Date;
-  const lastMessage: MessageSummary | null = lastId
+/** inbox_by_user.kind: message rows sort first within a slot (see cql/004_inbox_by_user.cql). */
+const INBOX_KIND = { message: 0, created: 1 } as const;
+
+type TimeUuid = { toString(): string; getDate(): Date };
+type SummaryCell = { message_id: TimeUuid; sender_id: unknown; content: string };
+
+/** The newest message: one cell since migration 005, separate columns in rows written before. */
+function lastMessageOf(r: Row): MessageSummary | null {
+  const cell = r.get("last_message") as SummaryCell | null;
+  if (cell) {
+    return {
+      messageId: cell.message_id.toString(),
+      senderId: str(cell.sender_id),
+      content: cell.content,
+      sentAt: cell.message_id.getDate().toISOString(),
+    };
+  }
+  const id = r.get("last_message_id") as TimeUuid | null;
+  return id
     ? {
-        messageId: str(lastId),
+        messageId: id.toString(),
         senderId: str(r.get("last_sender_id")),
         content: r.get("last_content") as string,
-        sentAt: lastUpdated.toISOString(),
+        sentAt: id.getDate().toISOString(),
       }
     : null;
+}
+
+function toRecord(r: Row): ConversationRecord {
+  const lastMessage = lastMessageOf(r);
+  const lastUpdated = lastMessage ? new Date(lastMessage.sentAt) : (r.get("last_updated") as Date);
   const title = r.get("title") as string | null;
   return {
     conversationId: str(r.get("conversation_id")),
@@ -64,53 +86,74 @@ export class ConversationRepository {
     return { created: false, record: toRecord(row) };
   }
 
-  /** Records a message as the newest; the write timestamp makes the newest message win. */
-  async setLastMessage(conversationId: string, m: MessageSummary, writeMicros: number) {
-    await this.db.execute(
-      `UPDATE conversations USING TIMESTAMP ?
-       SET last_updated = ?, last_message_id = ?, last_sender_id = ?, last_content = ?
-       WHERE conversation_id = ?`,
-      [writeMicros, new Date(m.sentAt), m.messageId, m.senderId, m.content, conversationId],
-    );
+  /**
+   * Records a message as the newest. Written at the message id's own 100 ns timestamp (only ever
+   * written so), so the newest message wins whatever order the writes arrive in, and as one cell,
+   * so two writes never mix their columns.
+   */
+  lastMessage(conversationId: string, m: MessageSummary): Statement {
+    return {
+      query:
+        "UPDATE conversations USING TIMESTAMP ? SET last_message = ? WHERE conversation_id = ?",
+      params: [
+        cassandra.types.Long.fromString(String(messageIdTicks(m.messageId))),
+        { message_id: m.messageId, sender_id: m.senderId, content: m.content },
+        conversationId,
+      ],
+    };
   }
 
-  async addInboxRows(userIds: string[], slot: Date, conversationId: string) {
-    await Promise.all(
-      userIds.map((userId) =>
-        this.db.execute(
-          "INSERT INTO conversations_by_user (user_id, slot, conversation_id) VALUES (?, ?, ?)",
-          [userId, slot, conversationId],
-        ),
-      ),
-    );
+  inboxInserts({ userIds, row }: InboxEntry): Statement[] {
+    return userIds.map((userId) => ({
+      query:
+        "INSERT INTO inbox_by_user (user_id, slot, kind, at, conversation_id) VALUES (?, ?, ?, ?, ?)",
+      params: [userId, row.slot, INBOX_KIND[row.kind], row.at, row.conversationId],
+    }));
   }
 
-  /** The user's inbox rows, newest slot first, from `fromSlot` (inclusive) down. */
+  async addInboxRows(entry: InboxEntry) {
+    await Promise.all(this.inboxInserts(entry).map((s) => this.db.execute(s.query, s.params)));
+  }
+
+  /**
+   * The user's inbox rows in clustering order (slots newest first; in each, message rows, then
+   * created rows newest first, then by id), from the place `from` on: the message rows of its
+   * slot again, its created rows after it, then every older slot.
+   */
   async *inboxRows(
     userId: string,
-    fromSlot: Date | null,
+    from: { slot: Date; at: Date; conversationId: string } | null,
     fetchSize: number,
   ): AsyncGenerator<InboxRow> {
-    const rows = fromSlot
-      ? this.db.rows(
-          "SELECT slot, conversation_id FROM conversations_by_user WHERE user_id = ? AND slot <= ?",
-          [userId, fromSlot],
-          fetchSize,
-        )
-      : this.db.rows(
-          "SELECT slot, conversation_id FROM conversations_by_user WHERE user_id = ?",
-          [userId],
-          fetchSize,
-        );
-    for await (const r of rows) {
-      yield { slot: r.get("slot") as Date, conversationId: str(r.get("conversation_id")) };
+    const select = "SELECT slot, kind, at, conversation_id FROM inbox_by_user WHERE user_id = ?";
+    const { message, created } = INBOX_KIND;
+    const queries: [string, Params][] = from
+      ? [
+          [`${select} AND slot = ? AND kind = ?`, [userId, from.slot, message]],
+          [
+            `${select} AND slot = ? AND kind = ? AND at = ? AND conversation_id > ?`,
+            [userId, from.slot, created, from.at, from.conversationId],
+          ],
+          [`${select} AND slot = ? AND kind = ? AND at < ?`, [userId, from.slot, created, from.at]],
+          [`${select} AND slot < ?`, [userId, from.slot]],
+        ]
+      : [[select, [userId]]];
+    for (const [query, params] of queries) {
+      for await (const r of this.db.rows(query, params, fetchSize)) {
+        yield {
+          slot: r.get("slot") as Date,
+          kind: r.get("kind") === INBOX_KIND.message ? "message" : "created",
+          at: r.get("at") as Date,
+          conversationId: r.get("conversation_id") as string,
+        };
+      }
     }
   }
 
   async removeInboxRow(userId: string, row: InboxRow) {
     await this.db.execute(
-      "DELETE FROM conversations_by_user WHERE user_id = ? AND slot = ? AND conversation_id = ?",
-      [userId, row.slot, row.conversationId],
+      "DELETE FROM inbox_by_user WHERE user_id = ? AND slot = ? AND kind = ? AND at = ? AND conversation_id = ?",
+      [userId, row.slot, INBOX_KIND[row.kind], row.at, row.conversationId],
     );
   }
 
@@ -129,11 +172,13 @@ export class ConversationRepository {
     );
   }
 
-  async readPositions(conversationId: string): Promise<Map<string, string>> {
-    const rs = await this.db.execute(
-      "SELECT user_id, message_id FROM read_positions WHERE conversation_id = ?",
-      [conversationId],
-    );
-    return new Map(rs.rows.map((r) => [str(r.get("user_id")), str(r.get("message_id"))]));
+  async readPosition(conversationId: string, userId: string): Promise<string | null> {
+    const row = (
+      await this.db.execute(
+        "SELECT message_id FROM read_positions WHERE conversation_id = ? AND user_id = ?",
+        [conversationId, userId],
+      )
+    ).first();
+    return row ? str(row.get("message_id")) : null;
   }
 }

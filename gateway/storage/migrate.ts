@@ -3,14 +3,11 @@ import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { MigrationError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Db } from "./cassandra.js";
 
 export const CQL_DIR = fileURLToPath(new URL("../../cql/", import.meta.url));
-
-export class MigrationError extends Error {
-  override name = "MigrationError";
-}
 
 export function splitStatements(cql: string): string[] {
   return cql
@@ -76,8 +73,8 @@ export async function migrate(
 ): Promise<MigrateResult> {
   const run = async (what: string, statement: string) => {
     try {
-      // Schema statements run once each: preparing them only made Cassandra log each one as
-      // "prepared on no keyspace, executed on another".
+      // Unprepared: each runs once, and a prepared schema statement is bound to the keyspace
+      // it was prepared in (Cassandra logs an error when it then runs in another).
       await db.client.execute(statement, [], { prepare: false });
       if (!statement.startsWith("USE ")) await schemaAgreement(db);
     } catch (err) {

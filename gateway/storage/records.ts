@@ -15,6 +15,28 @@ export type ConversationRecord = {
 /** A stored message and where it lives. */
 export type StoredMessage = Message & { recipientId?: string };
 
-export type InboxRow = { slot: Date; conversationId: string };
+/**
+ * A conversation's entry in a user's inbox slot: `message` when it had a message in the slot (at:
+ * that message's time), `created` when it was created in the slot (at: its creation time).
+ */
+export type InboxRow = {
+  slot: Date;
+  kind: "message" | "created";
+  at: Date;
+  conversationId: string;
+};
 
+/** Inbox rows to add: `row` in the inbox of each of `userIds`. */
+export type InboxEntry = { userIds: string[]; row: InboxRow };
+
+/** What one message's send writes, in one storage operation. */
+export type MessageAppend = {
+  message: StoredMessage;
+  bucket: Date;
+  /** The bucket may be new: its row in the conversation's bucket index is written too. */
+  indexBucket: boolean;
+  inbox: InboxEntry | null;
+};
+
+/** A send's idempotency record: the message its first attempt made, and whether it was stored. */
 export type ClientIdRecord = { message: StoredMessage; committed: boolean };

@@ -1,14 +1,21 @@
-// Closing a connection from the server side so that the client learns why and reconnects.
+// Every way the server ends a connection, as one closed set of reasons, each counted in
+// chat_server_disconnects_total{reason} and each telling the client what to do next.
+import type { Metrics } from "../http/metrics.js";
 import type { GatewaySocket } from "./types.js";
 
-/** WebSocket close codes (RFC 6455 section 7.4, IANA registry) and the reasons sent with them. */
-export const CLOSE = {
-  shutdown: { code: 1001, reason: "server shutting down" },
-  slowConsumer: { code: 1008, reason: "send buffer full" },
-  fanOutInterrupted: { code: 1012, reason: "fan-out interrupted; catch up" },
+/**
+ * `close`: the transport is closed with a WebSocket close code (RFC 6455 section 7.4, IANA
+ * registry) and no Socket.IO disconnect packet, so the client's own reconnection runs.
+ * `end`: `session:expired`, then a Socket.IO disconnect: the client must not reconnect with the
+ * same token.
+ */
+export const DISCONNECT = {
+  shutdown: { kind: "close", code: 1001, reason: "server shutting down" },
+  slowConsumer: { kind: "close", code: 1008, reason: "send buffer full" },
+  tokenExpired: { kind: "end", code: 1000, reason: "token expired" },
 } as const;
 
-export type CloseCause = keyof typeof CLOSE;
+export type DisconnectReason = keyof typeof DISCONNECT;
 
 type WebSocketLike = { close(code: number, reason: string): void; bufferedAmount: number };
 
@@ -22,18 +29,27 @@ export function webSocketOf(socket: GatewaySocket): WebSocketLike | undefined {
 }
 
 /**
- * Closes the connection without a Socket.IO disconnect packet, so the client's own reconnection
- * runs (after a server "disconnect" it would not); a WebSocket client sees the code and reason.
- * With `flushMs`, what is queued for the socket (answers, say) is sent first if the transport
- * takes it within that time; without, it is dropped.
+ * Ends the connection for `reason` and counts it. With `flushMs`, what is queued for the socket
+ * (answers, say) is sent first if the transport takes it within that time; without, it is dropped.
  */
-export function closeWithReason(socket: GatewaySocket, cause: CloseCause, flushMs = 0) {
-  const { code, reason } = CLOSE[cause];
+export function disconnect(
+  socket: GatewaySocket,
+  reason: DisconnectReason,
+  metrics: Metrics,
+  flushMs = 0,
+) {
+  metrics.serverDisconnectsTotal.inc({ reason });
+  const { kind, code, reason: text } = DISCONNECT[reason];
+  if (kind === "end") {
+    socket.emit("session:expired");
+    socket.disconnect(true);
+    return;
+  }
   let closed = false;
   const close = () => {
     if (closed) return;
     closed = true;
-    webSocketOf(socket)?.close(code, reason);
+    webSocketOf(socket)?.close(code, text);
     socket.conn.close(true);
   };
   const { transport } = socket.conn;

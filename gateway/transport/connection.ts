@@ -1,12 +1,12 @@
 // The handshake and a socket's life: authenticate, join the user's room, expire with the token.
 import type { ExtendedError } from "socket.io";
 import type { ConnectErrorData, LimitReason } from "../../shared/protocol.js";
-import { AuthRefusal, type Identity } from "../auth/token-verifier.js";
-import { GatewayError } from "../errors.js";
+import type { Identity } from "../auth/token-verifier.js";
+import { AuthRefusal, GatewayError } from "../errors.js";
 import type { Metrics } from "../http/metrics.js";
 import type { Limits } from "../limits/limits.js";
 import type { Logger } from "../logger.js";
-import { closeWithReason } from "./close.js";
+import { disconnect } from "./close.js";
 import type { RequestGate } from "./request-gate.js";
 import { registerRequestHandlers, type Services } from "./request-handlers.js";
 import { limitSendBuffer } from "./send-buffer.js";
@@ -30,8 +30,8 @@ function tokenOf(socket: GatewaySocket): string | undefined {
   return match?.[1];
 }
 
-/** Disconnects the socket when its token expires, with `session:expired` first. */
-function expireWithToken(socket: GatewaySocket) {
+/** Ends the session when its token expires. */
+function expireWithToken(socket: GatewaySocket, metrics: Metrics) {
   let timer: NodeJS.Timeout;
   const arm = () => {
     const left = socket.data.tokenExpiresAt - Date.now();
@@ -39,8 +39,7 @@ function expireWithToken(socket: GatewaySocket) {
       timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
       return;
     }
-    socket.emit("session:expired");
-    socket.disconnect(true);
+    disconnect(socket, "tokenExpired", metrics);
   };
   arm();
   socket.on("disconnect", () => clearTimeout(timer));
@@ -103,7 +102,7 @@ export function attachConnections(
     admit(socket).then(
       (refusal) => {
         if (!refusal) return next();
-        metrics.handshakeRefusals.inc({ code: refusal.code, reason: refusal.reason });
+        metrics.handshakeRefusalsTotal.inc({ code: refusal.code, reason: refusal.reason });
         log.debug({ ...refusal, ip: socket.handshake.address }, "handshake refused");
         next(refuse(refusal));
       },
@@ -117,26 +116,25 @@ export function attachConnections(
   io.on("connection", (socket) => {
     const user = socket.data.userId;
     void socket.join(userRoom(user));
-    metrics.sockets.inc();
+    metrics.connectedSockets.inc();
     log.debug({ user, socket: socket.id }, "socket connected");
-    expireWithToken(socket);
+    expireWithToken(socket, metrics);
     limitSendBuffer(
       socket,
       deps.sendBufferLimitBytes,
       (bytes) => {
         if (bytes <= sendBufferPeak) return;
         sendBufferPeak = bytes;
-        metrics.sendBufferPeak.set(bytes);
+        metrics.sendBufferPeakBytes.set(bytes);
       },
       (bytes) => {
         log.warn({ user, socket: socket.id, bytes }, "send buffer full; disconnecting");
-        metrics.disconnects.inc({ reason: "slowConsumer" });
-        closeWithReason(socket, "slowConsumer");
+        disconnect(socket, "slowConsumer", metrics);
       },
     );
     registerRequestHandlers(socket, deps.services, { limits, metrics, log, gate: deps.gate });
     socket.on("disconnect", (reason) => {
-      metrics.sockets.dec();
+      metrics.connectedSockets.dec();
       log.debug({ user, socket: socket.id, reason }, "socket disconnected");
     });
   });

@@ -1,29 +1,29 @@
 // Every request: validate the payload, run the service call, answer once. Validation failures
 // and errors become contract answers here and nowhere else.
 import { performance } from "node:perf_hooks";
-import type { Answer, ClientToServerEvents, RequestEvent } from "../../shared/protocol.js";
+import { MAX_REQUEST_BYTES } from "../../shared/limits.js";
+import type { Answer, RequestEvent, RequestSuccess } from "../../shared/protocol.js";
 import { requestSchemas, type ValidRequest } from "../../shared/schemas.js";
-import { badRequest, payloadTooLarge, toFailure, unavailable } from "../errors.js";
+import { badRequest, payloadTooLarge, rateLimited, toFailure, unavailable } from "../errors.js";
 import type { Metrics } from "../http/metrics.js";
 import type { Limits } from "../limits/limits.js";
 import type { Logger } from "../logger.js";
-import { toConversation, type ConversationService } from "../services/conversation-service.js";
+import type { ConversationService } from "../services/conversation-service.js";
 import type { MessageService } from "../services/message-service.js";
+import { toConversation } from "../services/wire.js";
 import type { RequestGate } from "./request-gate.js";
 import type { GatewaySocket } from "./types.js";
 
-type AnswerOf<E extends RequestEvent> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0];
-type Success<E extends RequestEvent> = Omit<Extract<AnswerOf<E>, { ok: true }>, "ok">;
 type Context = { userId: string; socketId: string };
-type Route<E extends RequestEvent> = (ctx: Context, req: ValidRequest<E>) => Promise<Success<E>>;
+
+/** When a socket has too many requests running: about as long as a typical one takes. */
+const IN_FLIGHT_RETRY_MS = 100;
+type Route<E extends RequestEvent> = (
+  ctx: Context,
+  req: ValidRequest<E>,
+) => Promise<RequestSuccess<E>>;
 
 export type Services = { messages: MessageService; conversations: ConversationService };
-
-/**
- * The largest request the contract allows is about 25 KB (4,000 code points of content, or 255
- * participant ids), so anything bigger is refused as too large rather than as malformed.
- */
-export const MAX_REQUEST_BYTES = 32 * 1024;
 
 /** The payload's size as JSON; what cannot be measured counts as too large. */
 function encodedBytes(payload: unknown): number {
@@ -56,11 +56,15 @@ export function registerRequestHandlers(
   const { limits, metrics, gate } = deps;
   const ctx: Context = { userId: socket.data.userId, socketId: socket.id };
   let requests = 0;
+  let inFlight = 0;
 
   function on<E extends RequestEvent>(event: E, route: Route<E>) {
-    const listener = async (payload: unknown, ack: unknown) => {
-      // The contract answers a request without a callback with nothing, and acts on nothing.
+    const listener = async (...args: unknown[]) => {
+      // The callback comes last; a callback alone (`emit(event, cb)`) is a request with an empty
+      // payload. Without a callback there is no one to answer, so nothing is done.
+      const ack = args.at(-1);
       if (typeof ack !== "function") return;
+      const payload = args.length > 1 ? args[0] : {};
       const answer = ack as (a: Answer) => void;
       const started = performance.now();
       // Unique on this node: socket ids are random, the counter is per socket. The child logger
@@ -70,19 +74,23 @@ export function registerRequestHandlers(
       let result: Answer;
       const parsed = requestSchemas[event].safeParse(payload);
       const admitted = gate.enter();
+      inFlight++;
       try {
         // Refused before anything is done, so a retry on another node is safe.
         if (!admitted) throw unavailable("this node is shutting down; retry");
+        if (inFlight > limits.maxInFlight) throw rateLimited(IN_FLIGHT_RETRY_MS);
         // Every valid request is under the size limit, so only a refused one needs measuring.
         if (!parsed.success) throw invalid(payload, parsed.error.issues);
+        await limits.request(event, ctx.userId);
         result = { ok: true, ...(await route(ctx, parsed.data as ValidRequest<E>)) };
       } catch (err) {
         result = toFailure(err, log());
       }
+      inFlight--;
       const seconds = (performance.now() - started) / 1000;
       const outcome = result.ok ? "ok" : result.error.code;
-      metrics.requests.inc({ event, outcome });
-      metrics.latency.observe({ event }, seconds);
+      metrics.requestsTotal.inc({ event, outcome });
+      metrics.requestDurationSeconds.observe({ event }, seconds);
       if (deps.log.isLevelEnabled("debug")) {
         log().debug({ outcome, ms: Math.round(seconds * 1000) }, "request answered");
       }
@@ -99,9 +107,8 @@ export function registerRequestHandlers(
 
   const { messages, conversations } = services;
   on("message:send", async (c, req) => {
-    await limits.send(c.userId);
     const message = await messages.send(c.userId, req, c.socketId);
-    metrics.sends.inc();
+    metrics.messagesSentTotal.inc();
     return { message };
   });
   on("history:fetch", (c, req) => messages.history(c.userId, req));
@@ -118,7 +125,7 @@ export function registerRequestHandlers(
     return {};
   });
   on("typing", async (c, req) => {
-    await messages.typing(c.userId, req);
+    await conversations.typing(c.userId, req);
     return {};
   });
 }

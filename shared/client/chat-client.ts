@@ -1,25 +1,27 @@
 // The typed client of the gateway that the web app, the load generator and the tests share.
 // Runs in browsers and Node alike: socket.io-client is the transport, no Node-only imports.
-import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
+import { io, type ManagerOptions, type SocketOptions } from "socket.io-client";
 import { v4 as uuidv4 } from "uuid";
 import { compareMessageIds, messageIdTime, minMessageIdAt } from "../message-id.js";
 import type {
   Answer,
-  ClientToServerEvents,
   ConnectErrorData,
   Conversation,
   Message,
   ReceiptEvent,
   RequestEvent,
+  RequestPayload,
+  RequestResult,
   SendRequest,
-  ServerToClientEvents,
   TypingEvent,
 } from "../protocol.js";
+import { emitRequest, type ProtocolSocket } from "../request.js";
+import { sleep } from "../sleep.js";
 import { Emitter } from "./emitter.js";
 import { RequestError } from "./request-error.js";
 import { SeenIds } from "./seen-ids.js";
 
-export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+export type ChatSocket = ProtocolSocket;
 
 /**
  * `connecting` until the first connection, `reconnecting` after one was lost (the client keeps
@@ -38,10 +40,6 @@ export type ChatClientEvents = {
   /** A catch-up after a (re)connection finished; `messages` of them were missed. */
   synced: { messages: number };
 };
-
-export type RequestPayload<E extends RequestEvent> = Parameters<ClientToServerEvents[E]>[0];
-type AnswerOf<E extends RequestEvent> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0];
-export type RequestResult<E extends RequestEvent> = Extract<AnswerOf<E>, { ok: true }>;
 
 export type SendInput = { content: string; clientMsgId?: string } & (
   { conversationId: string } | { recipientId: string }
@@ -73,7 +71,6 @@ const MAX_RETRY_DELAY_MS = 5000;
  * senders, a send finished by a retry on another node). Longer than a send's storage timeout.
  */
 const CATCH_UP_OVERLAP_MS = 30_000;
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class ChatClient extends Emitter<ChatClientEvents> {
   readonly socket: ChatSocket;
@@ -85,6 +82,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private readonly syncing = new Set<string>();
   /** Newest live message ids of syncing conversations, applied when their catch-up ends. */
   private readonly deferred = new Map<string, string>();
+  /** Counts catch-ups; a running one stops when a newer one (new connection, sync:required) starts. */
+  private catchUps = 0;
   private everConnected = false;
   private expired = false;
   private refusals = 0;
@@ -117,6 +116,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       this.emit("conversation", c);
     });
     s.on("session:expired", () => (this.expired = true));
+    // Some live messages were lost on the server's side: catch up as after a reconnection.
+    s.on("sync:required", () => this.startCatchUp());
   }
 
   get status(): ConnectionStatus {
@@ -196,11 +197,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   ): Promise<RequestResult<E>> {
     const deadline = Date.now() + timeoutMs;
     await this.whenConnected(deadline);
-    const socket = this.socket.timeout(Math.max(1, deadline - Date.now()));
-    const emit = socket.emitWithAck as (event: string, payload: unknown) => Promise<Answer>;
     let answer: Answer;
     try {
-      answer = await emit.call(socket, event, payload);
+      answer = await emitRequest(this.socket, event, payload, Math.max(1, deadline - Date.now()));
     } catch {
       throw this.socket.connected
         ? new RequestError("TIMEOUT", `${event}: no answer within ${timeoutMs} ms`)
@@ -260,23 +259,36 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     this.everConnected = true;
     this.expired = false;
     this.refusals = 0;
-    // Taken before any event of the new connection is handled, so a live message cannot move a
-    // cursor past the messages missed while disconnected.
-    const from = new Map(this.cursors);
-    from.forEach((_, id) => this.syncing.add(id));
+    this.startCatchUp();
     this.setStatus({ status: "connected" });
-    void this.catchUp(from);
   }
 
-  private async catchUp(from: Map<string, string | null>) {
+  private startCatchUp() {
+    // Taken before any later event is handled, so a live message cannot move a cursor past the
+    // messages missed before it.
+    const from = new Map(this.cursors);
+    from.forEach((_, id) => this.syncing.add(id));
+    void this.catchUp(from, ++this.catchUps);
+  }
+
+  private async catchUp(from: Map<string, string | null>, run: number) {
     let missed = 0;
-    for (const [conversationId, after] of from) {
-      try {
-        missed += await this.catchUpConversation(conversationId, after);
-      } catch (err) {
-        // The connection dropped again: the next one catches up from the cursors kept so far.
-        if (!(err instanceof RequestError) || err.retryable) return;
-        // Refused (e.g. FORBIDDEN): asking again would not help; live messages still come.
+    for (const [conversationId, start] of from) {
+      for (let attempt = 0; ; attempt++) {
+        if (run !== this.catchUps) return; // a newer catch-up covers what is left
+        try {
+          // After a failed attempt, from what that attempt already passed on.
+          const after = attempt === 0 ? start : (this.cursors.get(conversationId) ?? null);
+          missed += await this.catchUpConversation(conversationId, after);
+          break;
+        } catch (err) {
+          // Refused (e.g. NOT_FOUND): asking again would not help; live messages still come.
+          if (!(err instanceof RequestError) || !err.retryable) break;
+          // The connection dropped: the next one catches up from the cursors kept so far.
+          if (err.code === "DISCONNECTED" || this.state.status === "closed") return;
+          // TIMEOUT, UNAVAILABLE, INTERNAL, RATE_LIMITED: the same request may succeed later.
+          await sleep(err.retryAfterMs ?? this.retryDelay(attempt));
+        }
       }
       this.syncing.delete(conversationId);
       const held = this.deferred.get(conversationId);
@@ -297,15 +309,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       }
       this.advance(conversationId, m.messageId);
     };
-    if (after === null) {
-      // Nothing to start from: the newest page is what the caller has not seen.
-      const { messages } = await this.call("history:fetch", { conversationId, limit });
-      [...messages].reverse().forEach(pass);
-      return missed;
-    }
-    const from = await this.overlapAnchor(conversationId, after);
+    const from = after === null ? null : await this.overlapAnchor(conversationId, after);
     if (from === null) {
-      // Everything stored is within the overlap: read it all, newest page first.
+      // Nothing known, or everything stored is within the overlap: read it all, newest page first.
       const all: Message[] = [];
       let cursor: string | undefined;
       do {

@@ -5,9 +5,8 @@ export {
   type ChatClientOptions,
   type ChatSocket,
   type ConnectionStatus,
-  type RequestPayload,
-  type RequestResult,
   type SendInput,
   type StatusChange,
 } from "./chat-client.js";
 export { RequestError, type ClientErrorCode } from "./request-error.js";
+export type { RequestPayload, RequestResult } from "../protocol.js";

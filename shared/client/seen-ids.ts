@@ -18,8 +18,4 @@ export class SeenIds {
     }
     return true;
   }
-
-  has(id: string): boolean {
-    return this.ids.has(id);
-  }
 }

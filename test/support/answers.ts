@@ -1,21 +1,17 @@
 // Raw requests (any payload, with or without an ack) and the exact shape of a failing answer.
 import { expect } from "chai";
-import type { ErrorCode, RequestEvent } from "../../shared/protocol.js";
+import type { ErrorCode, RequestEvent, RequestPayload } from "../../shared/protocol.js";
+import { emitRequest } from "../../shared/request.js";
 import type { Client } from "./cluster.js";
 
 /** Any payload, typed or not, with its answer (or the ack timeout's rejection). */
-export async function raw(
+export function raw(
   client: Client,
   event: RequestEvent,
   payload: unknown,
   timeoutMs = 5000,
 ): Promise<unknown> {
-  const timed = client.timeout(timeoutMs);
-  return (timed.emitWithAck as (ev: string, p: unknown) => Promise<unknown>).call(
-    timed,
-    event,
-    payload,
-  );
+  return emitRequest(client, event, payload as RequestPayload<typeof event>, timeoutMs);
 }
 
 /** Emits a request without an acknowledgement callback. */

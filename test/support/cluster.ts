@@ -1,19 +1,23 @@
 // Starts real gateway nodes in-process against the test keyspace, and typed clients for them.
 import { randomUUID } from "node:crypto";
 import type { DestinationStream } from "pino";
-import { io as connect, type Socket } from "socket.io-client";
+import { io as connect } from "socket.io-client";
 import { signDevToken } from "../../gateway/auth/dev-token.js";
 import { loadConfig, type Config } from "../../gateway/config.js";
 import { createLogger } from "../../gateway/logger.js";
 import { startGateway, type GatewayNode } from "../../gateway/node.js";
 import type {
-  Answer,
-  ClientToServerEvents,
+  RequestAnswer,
   RequestEvent,
+  RequestPayload,
+  RequestResult,
   ServerToClientEvents,
 } from "../../shared/protocol.js";
+import { emitRequest, type ProtocolSocket } from "../../shared/request.js";
 
-export type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
+export { sleep } from "../../shared/sleep.js";
+
+export type Client = ProtocolSocket;
 
 /** Configuration for a test node: the run's keyspace, no migration (the global setup did it). */
 export function testConfig(env: Record<string, string> = {}): Config {
@@ -99,29 +103,25 @@ export class TestCluster {
   }
 }
 
-type Req<E extends RequestEvent> = Parameters<ClientToServerEvents[E]>[0];
-type Res<E extends RequestEvent> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0];
-
 /** Sends a request and waits for its answer (with a timeout, so a missing answer fails the test). */
-export async function request<E extends RequestEvent>(
+export function request<E extends RequestEvent>(
   client: Client,
   event: E,
-  payload: Req<E>,
+  payload: RequestPayload<E>,
   timeoutMs = 10_000,
-): Promise<Res<E>> {
-  const emit = client.timeout(timeoutMs).emitWithAck as (ev: string, p: unknown) => Promise<Answer>;
-  return (await emit.call(client.timeout(timeoutMs), event, payload)) as Res<E>;
+): Promise<RequestAnswer<E>> {
+  return emitRequest(client, event, payload, timeoutMs);
 }
 
 /** Like request, but fails unless the answer is ok, and returns it narrowed. */
 export async function ok<E extends RequestEvent>(
   client: Client,
   event: E,
-  payload: Req<E>,
-): Promise<Extract<Res<E>, { ok: true }>> {
+  payload: RequestPayload<E>,
+): Promise<RequestResult<E>> {
   const answer = await request(client, event, payload);
   if (!answer.ok) throw new Error(`${event} failed: ${JSON.stringify(answer.error)}`);
-  return answer as Extract<Res<E>, { ok: true }>;
+  return answer as RequestResult<E>;
 }
 
 /** Collects every payload of an event a client receives. */
@@ -143,5 +143,3 @@ export async function eventually(check: () => boolean, timeoutMs = 5000, what = 
 
 /** How long a negative check ("nothing arrived") waits after its positive control has arrived. */
 export const QUIET_MS = 300;
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

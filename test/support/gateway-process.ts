@@ -1,6 +1,7 @@
 // A gateway node as a real process (`node --import tsx gateway/main.ts`), against the test
 // run's keyspace.
 import { signDevToken } from "../../gateway/auth/dev-token.js";
+import { allBudgets } from "../../gateway/config.js";
 import { testConfig } from "./cluster.js";
 import { freePort } from "./ports.js";
 import { spawnChild, type Child } from "./processes.js";
@@ -34,7 +35,8 @@ export async function startGatewayProcess(
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
       // The fault tests' load is faster than one user may send in production; limits have
       // their own tests.
-      SEND_RATE_LIMIT: "1000000",
+      ...allBudgets("1000000/1"),
+      MAX_REQUESTS_IN_FLIGHT: "10000",
       HANDSHAKES_PER_IP_PER_S: "100000",
       ...env,
     },

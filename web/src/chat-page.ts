@@ -1,6 +1,7 @@
 // The signed-in page: connection status, the conversation list, one conversation's messages
 // and the send box, all driven by the shared client library.
 import { ChatClient, newClientMsgId, type StatusChange } from "../../shared/client/index.js";
+import { MAX_CONTENT_CHARS } from "../../shared/limits.js";
 import type { Conversation, Message } from "../../shared/protocol.js";
 import { h, shortId, timeOf } from "./dom.js";
 import { ReadPositions } from "./read-positions.js";
@@ -49,7 +50,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
   const compose = h("textarea", {
     id: "compose",
     rows: 1,
-    maxlength: 4000,
+    maxlength: MAX_CONTENT_CHARS,
     placeholder: "Write a message",
     disabled: true,
   });
