@@ -59,6 +59,7 @@ single_node() {
   YOUNG="${CASSANDRA_YOUNG:-256M}"
   MEMTABLE=128MiB
   BOOTSTRAP=true
+  UNSAFE_SYSTEM=true
   # A single node has nothing to wait for; a cluster node must gossip before it serves.
   RING_DELAY_MS=1000
   node_paths
@@ -77,6 +78,7 @@ cluster_node() {
   YOUNG=128M
   MEMTABLE=64MiB
   BOOTSTRAP=false
+  UNSAFE_SYSTEM=false
   RING_DELAY_MS=5000
   node_paths
 }
@@ -305,9 +307,11 @@ jvm_opts() {
     "-Dcassandra.ring_delay_ms=$RING_DELAY_MS"
     -Dcassandra.superuser_setup_delay_ms=0
     -Dcassandra.shutdown_announce_in_ms=0
-    # dev only: no fsync for system tables, makes schema changes (test keyspaces) fast
-    -Dcassandra.unsafesystem=true
   )
+  # Dev only: no commit log for system tables, which makes schema changes (test keyspaces) fast.
+  # Not on cluster nodes: a node killed with kill -9 would come back without the tables created
+  # since its last flush, drop their commit log on replay, and take them back empty from a peer.
+  if [[ "$UNSAFE_SYSTEM" == true ]]; then JVM_OPTS+=(-Dcassandra.unsafesystem=true); fi
   if [[ -n "${CASSANDRA_JMX_PORT:-}" ]]; then
     JVM_OPTS+=("-Dcassandra.jmx.local.port=$CASSANDRA_JMX_PORT" -Dcom.sun.management.jmxremote.authenticate=false)
   fi
