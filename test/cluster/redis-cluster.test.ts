@@ -1,6 +1,7 @@
 // Fan-out over a real Redis Cluster (three masters, a replica each: scripts/redis-cluster.sh)
 // with the sharded adapter, and a master killed under load. Run by `npm run test:cluster-faults`.
 import { expect } from "chai";
+import { cassandraClusterWhole } from "../support/cassandra-cluster.js";
 import { ChatLoad } from "../support/chat-load.js";
 import { eventually, sleep } from "../support/cluster.js";
 import { FaultStack } from "../support/fault-stack.js";
@@ -13,6 +14,8 @@ describe("cluster fault: Redis Cluster master killed under load (3 gateways, sha
   const stack = new FaultStack();
   let load: ChatLoad | undefined;
   let killed: string | undefined;
+  // The Cassandra suite before this one leaves its nodes restarted, perhaps still joining.
+  before(() => cassandraClusterWhole());
   after(async () => {
     load?.close();
     await stack.stop();
