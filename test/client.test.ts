@@ -3,6 +3,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect } from "chai";
+import { allBudgets } from "../gateway/config.js";
 import { Server } from "socket.io";
 import { ChatClient, RequestError, type ChatClientOptions } from "../shared/client/index.js";
 import type { Message } from "../shared/protocol.js";
@@ -72,6 +73,17 @@ describe("client library", () => {
         return cluster.token(userId);
       };
     }
+  }
+
+  /** A connected client whose reconnections wait at its gate, counting its catch-ups. */
+  async function gatedClient(url: string, userId: string) {
+    const gate = new Gate();
+    const c = client(url, userId, { token: gate.token(userId) });
+    const mine = messagesOf(c);
+    const catchUps = { done: 0 };
+    c.on("synced", () => catchUps.done++);
+    await c.connect();
+    return { c, gate, mine, catchUps };
   }
 
   /** Drops the user's connections to `node`; the client reconnects (through its gate). */
@@ -229,14 +241,9 @@ describe("client library", () => {
 
   it("a client offline while 150 messages arrive gets all 150, once, in a conversation it knew no message of", async function () {
     this.timeout(60_000);
-    const [a] = await cluster.start(1, { SEND_RATE_LIMIT: "10000" });
+    const [a] = await cluster.start(1, { ...allBudgets("10000/10") });
     const [alice, bob] = [newUserId(), newUserId()];
-    const gate = new Gate();
-    const c = client(a!.url, alice, { token: gate.token(alice) });
-    const mine = messagesOf(c);
-    let synced = 0;
-    c.on("synced", () => synced++);
-    await c.connect();
+    const { c, gate, mine, catchUps } = await gatedClient(a!.url, alice);
     // Tracked with no message known: its catch-up must read the whole history, not one page.
     const { conversation } = await c.request("conversation:open", { peerId: bob });
     const peer = await cluster.connect(a!, bob);
@@ -252,9 +259,9 @@ describe("client library", () => {
       });
       sent.push(message.messageId);
     }
-    const syncedBefore = synced;
+    const syncedBefore = catchUps.done;
     gate.open();
-    await eventually(() => synced > syncedBefore, 20_000, "the catch-up");
+    await eventually(() => catchUps.done > syncedBefore, 20_000, "the catch-up");
     expect(ids(mine)).to.deep.equal(sent);
   });
 
@@ -269,12 +276,7 @@ describe("client library", () => {
     const [a] = await cluster.start(1, { CASSANDRA_CONTACT_POINTS: `127.0.0.1:${proxy.port}` });
     const [b] = await cluster.start(1);
     const [alice, bob, carol] = [newUserId(), newUserId(), newUserId()];
-    const gate = new Gate();
-    const c = client(a!.url, alice, { token: gate.token(alice) });
-    const mine = messagesOf(c);
-    let synced = 0;
-    c.on("synced", () => synced++);
-    await c.connect();
+    const { c, gate, mine, catchUps } = await gatedClient(a!.url, alice);
     const peers = await Promise.all([bob, carol].map((u) => cluster.connect(b!, u)));
     const expected: string[] = [];
     const sendAll = async (content: string) => {
@@ -295,7 +297,7 @@ describe("client library", () => {
     for (let i = 0; i < 5; i++) await sendAll(`missed ${i}`);
     proxy.interrupt();
     await waitForReady(a!.url, 10_000, 503);
-    const syncedBefore = synced;
+    const syncedBefore = catchUps.done;
     const refused = () =>
       metricValue(a!.url, 'chat_requests_total{event="history:fetch",outcome="UNAVAILABLE"}');
     gate.open();
@@ -303,9 +305,9 @@ describe("client library", () => {
     for (let deadline = Date.now() + 20_000; (await refused()) < 2; await sleep(50)) {
       if (Date.now() > deadline) throw new Error("the catch-up was not refused twice");
     }
-    expect(synced).to.equal(syncedBefore);
+    expect(catchUps.done).to.equal(syncedBefore);
     proxy.restore();
-    await eventually(() => synced > syncedBefore, 40_000, "the catch-up after the outage");
+    await eventually(() => catchUps.done > syncedBefore, 40_000, "the catch-up after the outage");
     expect(ids(mine)).to.have.length(expected.length); // once each
     expect([...ids(mine)].sort()).to.deep.equal([...expected].sort());
   });

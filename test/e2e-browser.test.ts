@@ -101,7 +101,10 @@ describe("web app in headless Chromium", function () {
 
   it("two users on two nodes chat, scroll back and survive a node restart", async () => {
     // Seeding the history sends faster than the per-user send limit allows.
-    const [nodeA, nodeB] = await cluster.start(2, { ...allBudgets("1000/10") });
+    const [nodeA, nodeB] = await cluster.start(2, {
+      ...allBudgets("1000/10"),
+      MAX_REQUESTS_IN_FLIGHT: "1000",
+    });
     const [alice, bob] = [newUserId(), newUserId()];
 
     // 200 earlier messages from Alice, sent through the gateway before either page opens.
@@ -184,7 +187,11 @@ describe("web app in headless Chromium", function () {
     await screenshot(bobPage, "bob-phone-reconnecting");
 
     // It comes back on the same port: Bob reconnects, catches up, and his message goes out.
-    await cluster.start(1, { PORT: String(nodeB!.port), ...allBudgets("1000/10") });
+    await cluster.start(1, {
+      PORT: String(nodeB!.port),
+      ...allBudgets("1000/10"),
+      MAX_REQUESTS_IN_FLIGHT: "1000",
+    });
     await bobPage.locator('.status[data-status="connected"]').waitFor(WAIT);
     await bubble(bobPage, "Sent while your node was down").waitFor(WAIT);
     await bubble(alicePage, "Typed while offline").waitFor(WAIT);

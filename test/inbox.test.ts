@@ -2,6 +2,7 @@
 // since. Every page is in activity order, a walk lists each conversation exactly once, and a page
 // reads a bounded number of rows and records however many the slot holds.
 import { expect } from "chai";
+import { allBudgets } from "../gateway/config.js";
 import type { GatewayNode } from "../gateway/node.js";
 import { type Client, newUserId, ok, sleep, TestCluster } from "./support/cluster.js";
 
@@ -76,7 +77,10 @@ describe("conversations:list over a flooded inbox", function () {
   }
 
   it("walks every conversation of a flooded slot exactly once, in activity order, some active", async () => {
-    const [node] = await cluster.start(1, { SEND_RATE_LIMIT: "100000" });
+    const [node] = await cluster.start(1, {
+      ...allBudgets("100000/1"),
+      MAX_REQUESTS_IN_FLIGHT: "1000",
+    });
     const [victim, attacker] = [newUserId(), newUserId()];
     const attackerSocket = await cluster.connect(node!, attacker);
     const victimSocket = await cluster.connect(node!, victim);
@@ -103,7 +107,8 @@ describe("conversations:list over a flooded inbox", function () {
   it("walks stale rows with bounded pages: conversations created in one slot, active in the next", async () => {
     const slotMs = 1500;
     const [node] = await cluster.start(1, {
-      SEND_RATE_LIMIT: "100000",
+      ...allBudgets("100000/1"),
+      MAX_REQUESTS_IN_FLIGHT: "1000",
       INBOX_SLOT_MS: String(slotMs),
     });
     const [victim, attacker] = [newUserId(), newUserId()];

@@ -15,8 +15,6 @@ export type InboxPosition = { s: number; u: number; c: string };
 
 /** Rows (and slots) a page may examine beyond 4 per conversation asked for. */
 const PAGE_WORK = 200;
-/** Records read at once for a slot's message rows. */
-const READ_CONCURRENCY = 32;
 /** Sorts before every real id: a place before all conversations of one instant. */
 const BEFORE_ALL_IDS = "00000000-0000-0000-0000-000000000000";
 
@@ -49,6 +47,8 @@ type SlotState = {
 
 export class InboxPage {
   private readonly found: { slot: Date; record: ConversationRecord }[] = [];
+  /** Records asked for as their rows arrive, so a fetched page of rows costs one round trip. */
+  private readonly records = new Map<string, Promise<ConversationRecord | null>>();
   private work: number;
   private readonly chunkSize: number;
 
@@ -90,6 +90,7 @@ export class InboxPage {
       }
       state ??= { slot: row.slot, messageRows: [], created: [] };
       this.work--;
+      this.prefetch(row.conversationId);
       if (row.kind === "message") {
         state.messageRows.push(row);
         continue;
@@ -153,11 +154,7 @@ export class InboxPage {
   private async loadActive(state: SlotState) {
     if (state.pending) return;
     const rows = state.messageRows;
-    const records: (ConversationRecord | null)[] = [];
-    for (let i = 0; i < rows.length; i += READ_CONCURRENCY) {
-      const batch = rows.slice(i, i + READ_CONCURRENCY);
-      records.push(...(await Promise.all(batch.map((r) => this.repo.get(r.conversationId)))));
-    }
+    const records = await Promise.all(rows.map((r) => this.prefetch(r.conversationId)));
     const active = new Map<string, ConversationRecord>();
     rows.forEach((row, i) => {
       const record = records[i];
@@ -177,7 +174,7 @@ export class InboxPage {
 
   /** The rows' conversations that still have no message, so sit where they were created. */
   private async createdConversations(rows: InboxRow[]) {
-    const records = await Promise.all(rows.map((r) => this.repo.get(r.conversationId)));
+    const records = await Promise.all(rows.map((r) => this.prefetch(r.conversationId)));
     return rows.flatMap((row, i) => {
       const record = records[i];
       if (!record || !record.participantIds.includes(this.userId)) return [];
@@ -185,6 +182,17 @@ export class InboxPage {
       if (record.lastUpdated.getTime() !== row.at.getTime()) return this.remove(row);
       return [record];
     });
+  }
+
+  private prefetch(conversationId: string): Promise<ConversationRecord | null> {
+    let record = this.records.get(conversationId);
+    if (!record) {
+      record = this.repo.get(conversationId);
+      // Awaited where it is used; a page that ends first never looks at it.
+      record.catch(() => undefined);
+      this.records.set(conversationId, record);
+    }
+    return record;
   }
 
   private remove(row: InboxRow): [] {
