@@ -78,11 +78,24 @@ export async function connectRedis(
   }
 }
 
-/** Whether the client is connected and its Redis (every shard of a cluster) answers. */
+const PING_TIMEOUT_MS = 1000;
+
+const withTimeout = (p: Promise<string>, ms: number): Promise<string> => {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(""), ms)));
+  return Promise.race([p.catch(() => ""), late]).finally(() => clearTimeout(timer));
+};
+
+/** Whether the client is connected and its Redis (every master of a cluster) answers. */
 export async function redisAnswers(client: RedisClient): Promise<boolean> {
   if (client.status !== "ready") return false;
   try {
     if (client instanceof Cluster) {
+      // CLUSTER INFO still says ok for the node timeout after a master died, and the dead
+      // master stays in the slot map until its replica has taken over: ask each master.
+      const masters = client.nodes("master");
+      const pongs = await Promise.all(masters.map((m) => withTimeout(m.ping(), PING_TIMEOUT_MS)));
+      if (masters.length === 0 || pongs.some((p) => p !== "PONG")) return false;
       return (await client.cluster("INFO")).includes("cluster_state:ok");
     }
     return (await client.ping()) === "PONG";
