@@ -13,8 +13,7 @@ import type { BareClientToServerEvents, BareServerToClientEvents } from "./bare-
 
 const config = loadConfig();
 const log = createLogger(config.logLevel, config.nodeId);
-const pub = await connectRedis(config.redis, log, `${config.nodeId}-pub`);
-const sub = pub.duplicate();
+const { pub, sub } = await connectRedis(config.redis, log, config.nodeId);
 
 const http = createServer((req, res) => {
   res.writeHead(req.url === "/readyz" ? 200 : 404).end();
@@ -46,7 +45,15 @@ io.on("connection", (socket) => {
       content: req.content,
       sentAt: new Date().toISOString(),
     };
-    io.to(req.participantIds.map(userRoom)).except(socket.id).emit("message:new", message);
+    // BENCH_EMIT=per-room (bench/scaling.ts): one broadcast per recipient's room, which the
+    // sharded adapter publishes on that room's own channel, heard only by nodes holding it.
+    if (process.env.BENCH_EMIT === "per-room") {
+      for (const id of req.participantIds) {
+        if (id !== userId) io.to(userRoom(id)).emit("message:new", message);
+      }
+    } else {
+      io.to(req.participantIds.map(userRoom)).except(socket.id).emit("message:new", message);
+    }
     ack({ ok: true, message });
   });
 });

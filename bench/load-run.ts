@@ -45,8 +45,12 @@ export type LoadResult = {
   errors: Record<string, number>;
   latencyMs: Percentiles;
   ackLatencyMs: Percentiles;
-  /** CPU time per acknowledged send during the send phase: all nodes together, and the generator. */
-  cpuMsPerSend: { nodes: number; generator: number };
+  /**
+   * CPU time per acknowledged send during the send phase: all nodes together, and the generator;
+   * `nodesIdle` is what the nodes spend anyway (heartbeats, timers), measured with --idle, over
+   * the same time.
+   */
+  cpuMsPerSend: { nodes: number; nodesIdle: number; generator: number };
   memory: NodeMemory[];
 };
 
@@ -124,7 +128,13 @@ export async function runLoad(
     phase = "conversations";
     const conversations = await openConversations(users, opts);
 
+    const idleCpuPerS = await idleCpu(
+      nodes.map((n) => n.pid),
+      opts.idleS,
+    );
+
     phase = "send";
+    const sendStart = performance.now();
     const cpuBefore = await Promise.all(nodes.map((n) => cpuSeconds(n.pid)));
     const generatorBefore = process.cpuUsage();
     const ackedBefore = ledger.acked;
@@ -133,6 +143,7 @@ export async function runLoad(
     const generatorCpu = process.cpuUsage(generatorBefore);
     const ackedInPhase = Math.max(1, ledger.acked - ackedBefore);
     const nodesCpu = cpuAfter.reduce((sum, c, i) => sum + c - (cpuBefore[i] ?? 0), 0);
+    const idleCpuS = (idleCpuPerS * (performance.now() - sendStart)) / 1000;
 
     phase = "drain";
     const drainUntil = performance.now() + opts.graceS * 1000;
@@ -168,6 +179,7 @@ export async function runLoad(
       ackLatencyMs: ledger.ackLatency.summary(),
       cpuMsPerSend: {
         nodes: round((nodesCpu * 1000) / ackedInPhase, 3),
+        nodesIdle: round((idleCpuS * 1000) / ackedInPhase, 3),
         generator: round((generatorCpu.user + generatorCpu.system) / 1000 / ackedInPhase, 3),
       },
       memory,
@@ -178,6 +190,15 @@ export async function runLoad(
     for (const u of users) u.session?.close();
     await stopNodes(nodes);
   }
+}
+
+/** CPU seconds per second the processes use together while nothing is sent. */
+async function idleCpu(pids: number[], seconds: number): Promise<number> {
+  if (seconds <= 0) return 0;
+  const before = await Promise.all(pids.map(cpuSeconds));
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const after = await Promise.all(pids.map(cpuSeconds));
+  return after.reduce((sum, c, i) => sum + c - (before[i] ?? 0), 0) / seconds;
 }
 
 /**

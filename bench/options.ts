@@ -17,6 +17,8 @@ export type LoadOptions = {
   contentBytes: number;
   connectConcurrency: number;
   graceS: number;
+  /** Seconds of node CPU measured with the sockets connected and nothing sent, before sending. */
+  idleS: number;
   keyspace: string;
   /** The nodes' REDIS_ADAPTER, and (bare target only) the Socket.IO parser. */
   adapter: "classic" | "sharded";
@@ -38,6 +40,7 @@ export const DEFAULTS: LoadOptions = {
   contentBytes: 100,
   connectConcurrency: 100,
   graceS: 10,
+  idleS: 0,
   keyspace: "chat_bench",
   adapter: "classic",
   parser: "default",
@@ -58,6 +61,7 @@ export const USAGE = `usage: npm run bench:load -- [flags]
   --content-bytes N       message size (${DEFAULTS.contentBytes})
   --connect-concurrency N connections opened at once (${DEFAULTS.connectConcurrency})
   --grace S               seconds to wait for the last deliveries (${DEFAULTS.graceS})
+  --idle S                seconds of idle node CPU to measure before sending (${DEFAULTS.idleS})
   --keyspace NAME         bench keyspace, created if missing and reused (${DEFAULTS.keyspace})
   --adapter classic|sharded  REDIS_ADAPTER of the nodes (${DEFAULTS.adapter})
   --parser default|msgpack   bare target: Socket.IO parser (${DEFAULTS.parser})
@@ -87,6 +91,7 @@ export function parseLoadOptions(argv: string[]): LoadOptions {
       "content-bytes": { type: "string" },
       "connect-concurrency": { type: "string" },
       grace: { type: "string" },
+      idle: { type: "string" },
       keyspace: { type: "string" },
       adapter: { type: "string" },
       parser: { type: "string" },
@@ -122,6 +127,7 @@ export function parseLoadOptions(argv: string[]): LoadOptions {
       num(values["connect-concurrency"], d.connectConcurrency, "connect-concurrency"),
     ),
     graceS: num(values.grace, d.graceS, "grace"),
+    idleS: num(values.idle, d.idleS, "idle"),
     keyspace: values.keyspace ?? d.keyspace,
     adapter,
     parser,

@@ -59,13 +59,22 @@ const envSchema = z
     CASSANDRA_REPLICATION: z
       .string()
       .default("{'class': 'SimpleStrategy', 'replication_factor': 1}"),
+    CASSANDRA_CONSISTENCY: z
+      .enum(["LOCAL_QUORUM", "QUORUM", "EACH_QUORUM", "LOCAL_ONE", "ONE", "TWO", "THREE", "ALL"])
+      .default("LOCAL_QUORUM"),
     CASSANDRA_USERNAME: z.string().optional(),
     CASSANDRA_PASSWORD: z.string().optional(),
     CASSANDRA_CONNECT_TIMEOUT_S: int(1, 600).default(60),
     MIGRATE_ON_START: bool.default(true),
     REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
+    REDIS_CLUSTER_NODES: z
+      .string()
+      .regex(/^\s*[^\s,:]+:\d{1,5}\s*(,\s*[^\s,:]+:\d{1,5}\s*)*$/, "comma-separated host:port")
+      .optional(),
     REDIS_CONNECT_TIMEOUT_S: int(1, 600).default(60),
-    REDIS_ADAPTER: z.enum(["classic", "sharded"]).default("classic"),
+    // Default: classic on one Redis, sharded on a Redis Cluster (docs/performance.md, "Fan-out
+    // cost by node count").
+    REDIS_ADAPTER: z.enum(["classic", "sharded"]).optional(),
     MESSAGE_BUCKET_MS: int(1, 2_147_483_647).default(86_400_000),
     INBOX_SLOT_MS: int(1, 2_147_483_647).default(3_600_000),
     FANOUT_REPLAY_BACKLOG: int(1, 10_000_000).default(20_000),
@@ -132,12 +141,20 @@ export type Config = {
     localDataCenter: string;
     keyspace: string;
     replication: string;
+    /** Of every read and write; LOCAL_QUORUM survives one replica down at replication factor 3. */
+    consistency: Env["CASSANDRA_CONSISTENCY"];
     username?: string;
     password?: string;
     connectTimeoutS: number;
     migrateOnStart: boolean;
   };
-  redis: { url: string; connectTimeoutS: number; adapter: Env["REDIS_ADAPTER"] };
+  redis: {
+    url: string;
+    /** A Redis Cluster's startup nodes; when set, REDIS_URL is not used. */
+    clusterNodes?: { host: string; port: number }[];
+    connectTimeoutS: number;
+    adapter: "classic" | "sharded";
+  };
   storage: { messageBucketMs: number; inboxSlotMs: number };
   /** Broadcasts a node keeps to send again after a Redis outage; past it, recipients catch up. */
   fanOutReplayBacklog: number;
@@ -186,6 +203,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       localDataCenter: e.CASSANDRA_LOCAL_DC,
       keyspace: e.CASSANDRA_KEYSPACE,
       replication: e.CASSANDRA_REPLICATION,
+      consistency: e.CASSANDRA_CONSISTENCY,
       username: e.CASSANDRA_USERNAME,
       password: e.CASSANDRA_PASSWORD,
       connectTimeoutS: e.CASSANDRA_CONNECT_TIMEOUT_S,
@@ -193,8 +211,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     redis: {
       url: e.REDIS_URL,
+      clusterNodes: e.REDIS_CLUSTER_NODES?.split(",").map((node) => {
+        const [host = "", port = ""] = node.trim().split(":");
+        return { host, port: Number(port) };
+      }),
       connectTimeoutS: e.REDIS_CONNECT_TIMEOUT_S,
-      adapter: e.REDIS_ADAPTER,
+      adapter: e.REDIS_ADAPTER ?? (e.REDIS_CLUSTER_NODES ? "sharded" : "classic"),
     },
     storage: { messageBucketMs: e.MESSAGE_BUCKET_MS, inboxSlotMs: e.INBOX_SLOT_MS },
     fanOutReplayBacklog: e.FANOUT_REPLAY_BACKLOG,

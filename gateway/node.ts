@@ -1,11 +1,10 @@
 // Assembles one gateway node from its parts. Tests start several in one process with this.
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Redis } from "ioredis";
 import { Server } from "socket.io";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import type { Config } from "./config.js";
-import { connectRedis, redisAdapter } from "./fanout/redis.js";
+import { connectRedis, redisAdapter, redisAnswers, type RedisClient } from "./fanout/redis.js";
 import { OutageBacklog } from "./fanout/outage-backlog.js";
 import { replayAfterOutages } from "./fanout/outage-replay.js";
 import { SocketIoFanOut } from "./fanout/socketio-fanout.js";
@@ -63,8 +62,8 @@ export async function startGateway(
   const log = opts.logger ?? createLogger(config.logLevel, config.nodeId);
   const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
   let db: Db | undefined;
-  let pub: Redis | undefined;
-  let sub: Redis | undefined;
+  let pub: RedisClient | undefined;
+  let sub: RedisClient | undefined;
   let ready = false;
 
   // HTTP first: /healthz answers at once and /readyz says 503 until storage and Redis answer.
@@ -73,7 +72,7 @@ export async function startGateway(
       async () => {
         const checks = {
           cassandra: db ? await db.ping(1000) : false,
-          redis: pub ? await pingRedis(pub) : false,
+          redis: pub ? await redisAnswers(pub) : false,
         };
         return { ready: ready && checks.cassandra && checks.redis, checks };
       },
@@ -89,9 +88,7 @@ export async function startGateway(
     const { keyspace, replication, migrateOnStart } = config.cassandra;
     if (migrateOnStart) await migrate(db, { keyspace, replication }, log);
     else await useKeyspace(db, keyspace);
-    pub = await connectRedis(config.redis, log, `${config.nodeId}-pub`);
-    sub = pub.duplicate();
-    sub.on("error", () => undefined); // reported through pub's listener; both share the server
+    ({ pub, sub } = await connectRedis(config.redis, log, config.nodeId));
   } catch (err) {
     await Promise.allSettled([db?.client.shutdown(), pub?.quit(), sub?.quit()]);
     http.close();
@@ -107,8 +104,11 @@ export async function startGateway(
     serveClient: false,
   });
   const backlog = new OutageBacklog(config.fanOutReplayBacklog);
-  const fanOut = new SocketIoFanOut(io, backlog, (event, users) =>
-    metrics.fanoutTotal.inc({ event }, users),
+  const fanOut = new SocketIoFanOut(
+    io,
+    backlog,
+    (event, users) => metrics.fanoutTotal.inc({ event }, users),
+    config.redis.adapter === "sharded",
   );
 
   const conversationRows = new ConversationRepository(db);
@@ -209,14 +209,5 @@ async function useKeyspace(db: Db, keyspace: string) {
     throw new StartupError(
       `keyspace ${keyspace} is not usable (${reason}); start one node with MIGRATE_ON_START=true`,
     );
-  }
-}
-
-async function pingRedis(client: Redis): Promise<boolean> {
-  if (client.status !== "ready") return false;
-  try {
-    return (await client.ping()) === "PONG";
-  } catch {
-    return false;
   }
 }

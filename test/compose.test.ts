@@ -197,6 +197,92 @@ describe("docker-compose.yml and deployment files", () => {
     expect(conf!.target).to.equal("/etc/nginx/nginx.conf");
   });
 
+  describe("the cluster profile", () => {
+    const inProfile = (name: string) =>
+      ((services[name] as Service & { profiles?: string[] }).profiles ?? []).includes("cluster");
+    const clusterGateways = Object.keys(services)
+      .filter((name) => /^cluster-gateway-/.test(name))
+      .map((name) => ({ name, env: environment(services[name]!) }));
+    const cassandras = ["cassandra-1", "cassandra-2", "cassandra-3"];
+
+    it("has three Cassandra nodes, six Redis Cluster nodes, three gateways and their nginx, only in the profile", () => {
+      expect(clusterGateways.map((g) => g.name)).to.deep.equal([
+        "cluster-gateway-1",
+        "cluster-gateway-2",
+        "cluster-gateway-3",
+      ]);
+      const members = [
+        ...cassandras,
+        ...[1, 2, 3, 4, 5, 6].map((n) => `redis-${n}`),
+        "redis-cluster-init",
+        ...clusterGateways.map((g) => g.name),
+        "lb-cluster",
+      ];
+      for (const name of members) expect(inProfile(name), name).to.equal(true);
+      for (const name of ["cassandra", "redis", ...gatewayNames, "lb"]) {
+        expect(inProfile(name), name).to.equal(false);
+      }
+    });
+
+    it("gives each cluster gateway a valid production configuration on all three replicas", () => {
+      for (const { name, env } of clusterGateways) {
+        const unknown = Object.keys(env).filter((key) => !CONFIG_VARIABLES.includes(key));
+        expect(unknown, `${name}: not in CONFIG_VARIABLES`).to.deep.equal([]);
+        const config = loadConfig(env);
+        expect(config.env, name).to.equal("production");
+        expect(config.nodeId, name).to.equal(name);
+        expect(config.cassandra.contactPoints.map((p) => p.split(":")[0]).sort()).to.deep.equal(
+          cassandras,
+        );
+        expect(config.cassandra.replication).to.match(/NetworkTopologyStrategy/);
+        expect(config.cassandra.replication).to.match(/'datacenter1': 3/);
+        expect(config.cassandra.consistency).to.equal("LOCAL_QUORUM");
+        expect(config.redis.adapter, name).to.equal("sharded");
+        const redisHosts = (config.redis.clusterNodes ?? []).map((n) => n.host);
+        expect(redisHosts, name).to.have.length(6);
+        for (const host of redisHosts) {
+          expect(services[host]?.image, `${name}: ${host}`).to.match(/^redis:7/);
+          expect(JSON.stringify(services[host]), host).to.include("--cluster-enabled");
+        }
+        expect(dependsOn(services[name]!), name).to.include({
+          "cassandra-1": "service_healthy",
+          "cassandra-2": "service_healthy",
+          "cassandra-3": "service_healthy",
+          "redis-cluster-init": "service_completed_successfully",
+        });
+      }
+      const migrating = clusterGateways.filter(
+        ({ env }) => loadConfig(env).cassandra.migrateOnStart,
+      );
+      expect(migrating.map((g) => g.name)).to.deep.equal(["cluster-gateway-1"]);
+    });
+
+    it("forms the Redis Cluster from all six nodes with one replica each", () => {
+      const init = JSON.stringify(services["redis-cluster-init"]);
+      expect(init).to.include("--cluster create");
+      expect(init).to.include("--cluster-replicas 1");
+      expect(init).to.include("for n in 1 2 3 4 5 6");
+    });
+
+    it("balances across exactly the cluster gateways with nginx.conf's settings otherwise", () => {
+      const upstream = (conf: string) =>
+        [...conf.matchAll(/^\s*server\s+([^\s;]+);/gm)].map((m) => m[1]);
+      const cluster = read("deploy/nginx-cluster.conf").replace(/#.*$/gm, "");
+      expect(upstream(cluster).sort()).to.deep.equal(
+        clusterGateways.map(({ name, env }) => `${name}:${loadConfig(env).port}`).sort(),
+      );
+      const settings = (conf: string) =>
+        conf
+          .replace(/#.*$/gm, "")
+          .split("\n")
+          .map((l) => l.trim())
+          .filter((l) => l && !/^server\s+[^\s;]+;$/.test(l));
+      expect(settings(cluster)).to.deep.equal(settings(read("deploy/nginx.conf")));
+      const mounts = (services["lb-cluster"]!.volumes ?? []).map(String);
+      expect(mounts.some((m) => m.startsWith("./deploy/nginx-cluster.conf:"))).to.equal(true);
+    });
+  });
+
   describe("deploy/nginx.conf", () => {
     const nginx = read("deploy/nginx.conf").replace(/#.*$/gm, "");
 

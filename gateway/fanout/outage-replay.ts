@@ -1,17 +1,16 @@
 // When a node's Redis connections come back after an outage, it sends its kept broadcasts again:
 // once at once, and once more when every node has surely resubscribed. Then the recipients of
 // broadcasts that did not fit in the backlog are told to catch up.
-import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
 import { mergeLost, type Broadcast, type Lost, type OutageBacklog } from "./outage-backlog.js";
-import { whenRedisRecovers } from "./redis.js";
+import { watchRedisOutages, type RedisClient } from "./redis.js";
 
 /** ioredis retries at most every 2 s (redis.ts), so by then every node is subscribed again. */
 const REPLAY_AGAIN_MS = 4000;
 
 export function replayAfterOutages(
-  pub: Redis,
-  sub: Redis,
+  pub: RedisClient,
+  sub: RedisClient,
   backlog: OutageBacklog,
   hooks: {
     replayed: (broadcasts: number) => void;
@@ -24,8 +23,7 @@ export function replayAfterOutages(
     for (const broadcast of broadcasts) broadcast.emit();
     hooks.replayed(broadcasts.length);
   };
-  for (const client of [pub, sub]) client.on("close", () => backlog.keep());
-  whenRedisRecovers([pub, sub], () => {
+  const onRecovered = () => {
     const first = backlog.take();
     replay(first.broadcasts);
     hooks.log.warn({ broadcasts: first.broadcasts.length }, "redis back; replaying the outage");
@@ -36,5 +34,6 @@ export function replayAfterOutages(
       const lost = mergeLost(first.lost, rest.lost);
       if (lost === "everyone" || lost.size > 0) hooks.lost(lost);
     }, REPLAY_AGAIN_MS).unref();
-  });
+  };
+  watchRedisOutages([pub, sub], { onLost: () => backlog.keep(), onRecovered });
 }

@@ -1,26 +1,49 @@
+// The one place that builds Redis clients from the configuration: a single Redis (REDIS_URL) or
+// a Redis Cluster (REDIS_CLUSTER_NODES), for the adapter, the limits and the outage replay.
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import { StartupError } from "../errors.js";
 
+export type RedisClient = Redis | Cluster;
+
 /** Redact credentials from a Redis URL before it is logged or shown. */
 export const safeRedisUrl = (url: string) => url.replace(/\/\/[^@/]*@/, "//***@");
 
+const retry = (times: number) => Math.min(times * 100, 2000);
+
+function where(cfg: Config["redis"]): string {
+  return cfg.clusterNodes
+    ? `cluster ${cfg.clusterNodes.map((n) => `${n.host}:${n.port}`).join(",")}`
+    : safeRedisUrl(cfg.url);
+}
+
+function createClient(cfg: Config["redis"], name: string, role: "pub" | "sub"): RedisClient {
+  const redisOptions = { connectionName: `${name}-${role}`, maxRetriesPerRequest: 2 };
+  if (!cfg.clusterNodes) return new Redis(cfg.url, { ...redisOptions, retryStrategy: retry });
+  return new Cluster(cfg.clusterNodes, {
+    redisOptions,
+    clusterRetryStrategy: retry,
+    // SSUBSCRIBE must reach the master of each channel's slot: one subscriber per master,
+    // moved over by ioredis when a replica takes over.
+    shardedSubscribers: role === "sub",
+    // A killed master's replica takes over within seconds; find the new owner quickly.
+    slotsRefreshInterval: 1000,
+  });
+}
+
 /** Connects, waiting until the deadline for the first `ready`; ioredis reconnects by itself after. */
-export async function connectRedis(
+async function connect(
   cfg: Config["redis"],
   log: Logger,
   name: string,
-): Promise<Redis> {
-  const client = new Redis(cfg.url, {
-    connectionName: name,
-    retryStrategy: (times) => Math.min(times * 100, 2000),
-    maxRetriesPerRequest: 2,
-  });
+  role: "pub" | "sub",
+): Promise<RedisClient> {
+  const client = createClient(cfg, name, role);
   let lastError = "";
   client.on("error", (err: Error) => {
-    if (err.message !== lastError) log.warn({ err: err.message, client: name }, "redis error");
+    if (err.message !== lastError) log.warn({ err: err.message, client: role }, "redis error");
     lastError = err.message;
   });
   client.on("ready", () => {
@@ -35,34 +58,96 @@ export async function connectRedis(
   clearTimeout(timer);
   if (outcome === "timeout") {
     client.disconnect();
-    throw new StartupError(
-      `Redis not reachable at ${safeRedisUrl(cfg.url)} after ${cfg.connectTimeoutS} s`,
-    );
+    throw new StartupError(`Redis not reachable at ${where(cfg)} after ${cfg.connectTimeoutS} s`);
   }
   return client;
 }
 
+/** The publishing client (also the limits' store) and the subscribing one of a node. */
+export async function connectRedis(
+  cfg: Config["redis"],
+  log: Logger,
+  name: string,
+): Promise<{ pub: RedisClient; sub: RedisClient }> {
+  const pub = await connect(cfg, log, name, "pub");
+  try {
+    return { pub, sub: await connect(cfg, log, name, "sub") };
+  } catch (err) {
+    pub.disconnect();
+    throw err;
+  }
+}
+
+const PING_TIMEOUT_MS = 1000;
+
+const withTimeout = (p: Promise<string>, ms: number): Promise<string> => {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(""), ms)));
+  return Promise.race([p.catch(() => ""), late]).finally(() => clearTimeout(timer));
+};
+
+/** Whether the client is connected and its Redis (every master of a cluster) answers. */
+export async function redisAnswers(client: RedisClient): Promise<boolean> {
+  if (client.status !== "ready") return false;
+  try {
+    if (client instanceof Cluster) {
+      // CLUSTER INFO still says ok for the node timeout after a master died, and the dead
+      // master stays in the slot map until its replica has taken over: ask each master.
+      const masters = client.nodes("master");
+      const pongs = await Promise.all(masters.map((m) => withTimeout(m.ping(), PING_TIMEOUT_MS)));
+      if (masters.length === 0 || pongs.some((p) => p !== "PONG")) return false;
+      return (await client.cluster("INFO")).includes("cluster_state:ok");
+    }
+    return (await client.ping()) === "PONG";
+  } catch {
+    return false;
+  }
+}
+
+/** How often a cluster client checks whether every shard answers again after losing a node. */
+const CLUSTER_CHECK_MS = 500;
+
 /**
- * Calls `onRecovered` when every client is ready again after any of them lost its connection.
- * Redis pub/sub drops what is published while a subscriber is away, so the caller has to make
- * its clients catch up from storage.
+ * Calls `onLost` when any client loses a connection (a cluster client: a node), and
+ * `onRecovered` when every client is ready again (and the cluster serves every slot). Redis
+ * pub/sub drops what is published while a subscriber is away, so the caller has to make its
+ * clients catch up.
  */
-export function whenRedisRecovers(clients: Redis[], onRecovered: () => void) {
+export function watchRedisOutages(
+  clients: RedisClient[],
+  hooks: { onLost: () => void; onRecovered: () => void },
+) {
   let interrupted = false;
+  let checking: NodeJS.Timeout | undefined;
+  const recovered = () => {
+    interrupted = false;
+    // Replies come in order, so these arrive after the re-subscriptions sent on reconnect.
+    void Promise.allSettled(clients.map((c) => c.ping())).then(hooks.onRecovered);
+  };
+  // A cluster client stays `ready` while one node is gone: poll until every slot is served.
+  const check = async () => {
+    checking = undefined;
+    const ok = await Promise.all(clients.map(redisAnswers));
+    if (!interrupted) return;
+    if (ok.every(Boolean)) recovered();
+    else checking = setTimeout(() => void check(), CLUSTER_CHECK_MS).unref();
+  };
+  const lost = (cluster: boolean) => {
+    interrupted = true;
+    hooks.onLost();
+    if (cluster && !checking) checking = setTimeout(() => void check(), CLUSTER_CHECK_MS).unref();
+  };
   for (const client of clients) {
-    client.on("close", () => {
-      interrupted = true;
-    });
+    if (client instanceof Cluster) client.on("-node", () => lost(true));
+    client.on("close", () => lost(false));
     client.on("ready", () => {
-      if (!interrupted || clients.some((c) => c.status !== "ready")) return;
-      interrupted = false;
-      // Replies come in order, so these arrive after the re-subscriptions sent on reconnect.
-      void Promise.allSettled(clients.map((c) => c.ping())).then(onRecovered);
+      if (!interrupted || clients.some((c) => c.status !== "ready") || checking) return;
+      recovered();
     });
   }
 }
 
 /** The Socket.IO adapter: classic Pub/Sub, or sharded Pub/Sub (Redis 7+); compared in docs/performance.md. */
-export function redisAdapter(kind: Config["redis"]["adapter"], pub: Redis, sub: Redis) {
+export function redisAdapter(kind: Config["redis"]["adapter"], pub: RedisClient, sub: RedisClient) {
   return kind === "sharded" ? createShardedAdapter(pub, sub) : createAdapter(pub, sub);
 }

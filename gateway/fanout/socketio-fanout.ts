@@ -9,18 +9,31 @@ import type { Lost, OutageBacklog } from "./outage-backlog.js";
 const SYNC_REQUIRED_CHUNK = 1000;
 
 export class SocketIoFanOut implements FanOut {
+  /**
+   * @param perRoom one broadcast per user's room rather than one to all of them: the sharded
+   * adapter publishes a single-room broadcast on that room's own channel, which only the nodes
+   * holding the room hear, and a multi-room one on a channel every node hears
+   * (docs/performance.md, "Fan-out cost by node count").
+   */
   constructor(
     private readonly io: GatewayServer,
     private readonly backlog: OutageBacklog,
     private readonly onDeliver: (event: string, users: number) => void = () => undefined,
+    private readonly perRoom = false,
   ) {}
+
+  private rooms(userIds: string[], volatile = false) {
+    const io = volatile ? this.io.volatile : this.io;
+    return this.perRoom ? userIds.map((id) => io.to(userRoom(id))) : [io.to(userIds.map(userRoom))];
+  }
 
   messageNew(userIds: string[], message: Message, exceptSocketId?: string) {
     this.backlog.send({
       userIds,
       emit: () => {
-        const rooms = this.io.to(userIds.map(userRoom));
-        (exceptSocketId ? rooms.except(exceptSocketId) : rooms).emit("message:new", message);
+        for (const rooms of this.rooms(userIds)) {
+          (exceptSocketId ? rooms.except(exceptSocketId) : rooms).emit("message:new", message);
+        }
       },
     });
     this.onDeliver("message:new", userIds.length);
@@ -30,21 +43,25 @@ export class SocketIoFanOut implements FanOut {
     if (userIds.length === 0) return;
     this.backlog.send({
       userIds,
-      emit: () => this.io.to(userIds.map(userRoom)).emit("receipt", receipt),
+      emit: () => {
+        for (const rooms of this.rooms(userIds)) rooms.emit("receipt", receipt);
+      },
     });
     this.onDeliver("receipt", userIds.length);
   }
 
   typing(userIds: string[], event: TypingEvent) {
     if (userIds.length === 0) return;
-    this.io.volatile.to(userIds.map(userRoom)).emit("typing", event);
+    for (const rooms of this.rooms(userIds, true)) rooms.emit("typing", event);
     this.onDeliver("typing", userIds.length);
   }
 
   conversationNew(userIds: string[], conversation: Conversation) {
     this.backlog.send({
       userIds,
-      emit: () => this.io.to(userIds.map(userRoom)).emit("conversation:new", conversation),
+      emit: () => {
+        for (const rooms of this.rooms(userIds)) rooms.emit("conversation:new", conversation);
+      },
     });
     this.onDeliver("conversation:new", userIds.length);
   }

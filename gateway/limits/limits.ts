@@ -1,6 +1,6 @@
 // The abuse limits as one seam: the transport asks, the limits answer or throw RATE_LIMITED.
-import type { Redis } from "ioredis";
 import type { LimitsConfig } from "../config.js";
+import type { RedisClient } from "../fanout/redis.js";
 import type { Logger } from "../logger.js";
 import { clientAddress, createHandshakeRateLimit } from "./handshake-rate.js";
 import type { RequestEvent } from "../../shared/protocol.js";
@@ -20,7 +20,7 @@ export type Limits = {
 
 export function createLimits(
   cfg: LimitsConfig,
-  deps: { redis: Redis; countSockets: (userId: string) => Promise<number>; log: Logger },
+  deps: { redis: RedisClient; countSockets: (userId: string) => Promise<number>; log: Logger },
 ): Limits {
   const handshakeRate = createHandshakeRateLimit(cfg.handshakesPerIpPerS);
   return {

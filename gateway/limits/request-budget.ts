@@ -1,7 +1,7 @@
 // A budget per user for each kind of request. Budgets that protect other users (sends, new
 // conversations) are counted in Redis, so every node draws on the same allowance, at one Redis
 // call per request; the others are counted by each node alone, at no I/O.
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../fanout/redis.js";
 import {
   RateLimiterMemory,
   RateLimiterRedis,
@@ -29,7 +29,7 @@ const SHARED = new Set<BudgetKind>(["send", "create", "open"]);
 
 export function createRequestBudgets(
   budgets: LimitsConfig["budgets"],
-  redis: Redis,
+  redis: RedisClient,
   log: Logger,
 ): (event: RequestEvent, userId: string) => Promise<void> {
   const limiters = new Map<BudgetKind, RateLimiterAbstract>();

@@ -38,16 +38,39 @@ function translate(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
-const READ = cassandra.types.consistencies.localQuorum;
+type Consistency = Config["cassandra"]["consistency"];
+
+const CONSISTENCIES: Record<Consistency, number> = {
+  LOCAL_QUORUM: cassandra.types.consistencies.localQuorum,
+  QUORUM: cassandra.types.consistencies.quorum,
+  EACH_QUORUM: cassandra.types.consistencies.eachQuorum,
+  LOCAL_ONE: cassandra.types.consistencies.localOne,
+  ONE: cassandra.types.consistencies.one,
+  TWO: cassandra.types.consistencies.two,
+  THREE: cassandra.types.consistencies.three,
+  ALL: cassandra.types.consistencies.all,
+};
 
 export class Db {
-  constructor(readonly client: cassandra.Client) {}
+  private readonly consistency: number;
+
+  constructor(
+    readonly client: cassandra.Client,
+    consistency: Consistency,
+  ) {
+    this.consistency = CONSISTENCIES[consistency];
+  }
 
   async execute(query: string, params: Params = [], options: cassandra.QueryOptions = {}) {
     try {
       return await this.client.execute(query, params, {
         prepare: true,
-        consistency: READ,
+        consistency: this.consistency,
+        // Running a write twice stores the same (ids come with the request, writes that may
+        // race carry their own timestamps), so the driver may retry it on another node when its
+        // coordinator dies mid-request. Not a lightweight transaction: its retry would read its
+        // own first attempt as "not applied".
+        isIdempotent: options.serialConsistency === undefined,
         ...options,
       });
     } catch (err) {
@@ -68,7 +91,7 @@ export class Db {
     try {
       return await this.client.batch(statements, {
         prepare: true,
-        consistency: READ,
+        consistency: this.consistency,
         logged: true,
       });
     } catch (err) {
@@ -86,12 +109,19 @@ export class Db {
     } while (pageState);
   }
 
+  /**
+   * A read of the keyspace at the configured consistency: true only while enough replicas are up
+   * for requests to succeed (system.local would answer with one node of three left).
+   */
   async ping(timeoutMs: number): Promise<boolean> {
+    const keyspace = this.client.keyspace;
+    if (!keyspace) return false;
     try {
-      await this.client.execute("SELECT release_version FROM system.local", [], {
-        prepare: true,
-        readTimeout: timeoutMs,
-      });
+      await this.client.execute(
+        `SELECT version FROM ${keyspace}.schema_migrations WHERE version = ?`,
+        ["001"],
+        { prepare: true, consistency: this.consistency, readTimeout: timeoutMs },
+      );
       return true;
     } catch {
       return false;
@@ -99,13 +129,22 @@ export class Db {
   }
 }
 
+/** The CQL port of the contact points, when they share one: the driver uses it for peers too. */
+function sharedPort(contactPoints: string[]): number | undefined {
+  const ports = new Set(contactPoints.map((p) => /:(\d+)$/.exec(p)?.[1] ?? "9042"));
+  return ports.size === 1 ? Number([...ports][0]) : undefined;
+}
+
 function clientOptions(cfg: Config["cassandra"]): cassandra.ClientOptions {
+  const port = sharedPort(cfg.contactPoints);
   return {
     contactPoints: cfg.contactPoints,
+    // Peers found through system.peers are reached on this port, not on the contact point's.
+    ...(port === undefined ? {} : { protocolOptions: { port } }),
     localDataCenter: cfg.localDataCenter,
     credentials:
       cfg.username && cfg.password ? { username: cfg.username, password: cfg.password } : undefined,
-    queryOptions: { consistency: READ, prepare: true },
+    queryOptions: { consistency: CONSISTENCIES[cfg.consistency], prepare: true },
     socketOptions: { connectTimeout: 5000, readTimeout: 12000 },
     pooling: { heartBeatInterval: 10000 },
     // The node's own reconnection keeps going after an outage; readiness reports the gap.
@@ -127,7 +166,7 @@ export async function connectCassandra(cfg: Config["cassandra"], log: Logger): P
     try {
       await client.connect();
       log.info({ contactPoints: cfg.contactPoints, attempt }, "cassandra connected");
-      return new Db(client);
+      return new Db(client, cfg.consistency);
     } catch (err) {
       await client.shutdown().catch(() => undefined);
       if (Date.now() + 1000 > deadline) {

@@ -36,6 +36,33 @@ async function readMigrations(dir: string): Promise<MigrationFile[]> {
   );
 }
 
+/** How long a schema change may take to reach every node before migrating fails. */
+const AGREEMENT_TIMEOUT_MS = 60_000;
+
+/**
+ * Waits until every connected node has the same schema. The driver's own check asks one node
+ * about its peers, whose view lags: on a three-node cluster the next statement could still run
+ * on a node that had not heard of the keyspace just created.
+ */
+async function schemaAgreement(db: Db) {
+  const deadline = Date.now() + AGREEMENT_TIMEOUT_MS;
+  for (;;) {
+    const hosts = db.client.getState().getConnectedHosts();
+    const versions = await Promise.all(
+      hosts.map(async (host) => {
+        const rs = await db.client.execute("SELECT schema_version FROM system.local", [], {
+          host,
+          prepare: false,
+        });
+        return String(rs.first()?.get("schema_version"));
+      }),
+    );
+    if (new Set(versions).size <= 1) return;
+    if (Date.now() > deadline) throw new Error("nodes disagree on the schema");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 export type MigrateResult = { applied: string[]; skipped: string[] };
 
 /** Creates the keyspace if needed, switches the client to it, and applies what is missing. */
@@ -49,6 +76,7 @@ export async function migrate(
       // Unprepared: each runs once, and a prepared schema statement is bound to the keyspace
       // it was prepared in (Cassandra logs an error when it then runs in another).
       await db.client.execute(statement, [], { prepare: false });
+      if (!statement.startsWith("USE ")) await schemaAgreement(db);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new MigrationError(`${what}: ${reason}\n  statement: ${statement.split("\n")[0]}`);

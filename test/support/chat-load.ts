@@ -165,6 +165,26 @@ export class ChatLoad {
     });
   }
 
+  /** Ids of the messages acknowledged so far: a phase's messages are the difference of two. */
+  ackedIds(): Set<string> {
+    return new Set(this.acked.keys());
+  }
+
+  /** Lost and duplicated among the acknowledged messages `ids` (after settle, the final say). */
+  outcomeOf(ids: Set<string>): { lost: number; duplicated: number } {
+    let lost = 0;
+    let duplicated = 0;
+    for (const p of this.participants) {
+      lost += this.missing(p).filter((m) => ids.has(m.messageId)).length;
+      const bySend = new Map<string, number>();
+      for (const m of p.held.values()) bySend.set(sendKey(m), (bySend.get(sendKey(m)) ?? 0) + 1);
+      duplicated += [...p.held.values()].filter(
+        (m) => ids.has(m.messageId) && bySend.get(sendKey(m))! > 1,
+      ).length;
+    }
+    return { lost, duplicated };
+  }
+
   private missing(p: Participant): Message[] {
     return [...this.acked.values()].filter(
       (m) => p.conversations.has(m.conversationId) && !p.held.has(m.messageId),
