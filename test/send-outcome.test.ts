@@ -1,7 +1,7 @@
-// What a send promises when storage fails (docs/protocol.md, "Delivery and ordering"): a
-// message's rows appear whole or not at all, a failed send is not acknowledged, and a retry with
-// the same clientMsgId completes it exactly once. Real Cassandra; the fault is injected around
-// the real append, before it or after it (the batch applied but its answer lost).
+// What a send promises when storage fails (docs/protocol.md, "Delivery and ordering"): a failed
+// send is not acknowledged, no reader sees a preview without its message, and a retry with the
+// same clientMsgId completes it exactly once. Real Cassandra; the fault is injected around the
+// real append's two steps: before them, between them, or after them (its answer lost).
 import { randomUUID } from "node:crypto";
 import { expect } from "chai";
 import { GatewayError, unavailable } from "../gateway/errors.js";
@@ -19,7 +19,7 @@ import type { MessageAppend } from "../gateway/storage/records.js";
 import type { Message } from "../shared/protocol.js";
 import { openTestDb } from "./support/db.js";
 
-type Fault = "none" | "before" | "after";
+type Fault = "none" | "before" | "between" | "after";
 
 describe("send outcome when storage fails", () => {
   let db: Db;
@@ -41,11 +41,13 @@ describe("send outcome when storage fails", () => {
     const messageRows = new MessageRepository(db);
     const clientIds = new ClientIdRepository(db);
     const real = new MessageStore(db, { messages: messageRows, conversations: conversationRows });
-    // The real append, with a fault on either side of it.
+    // The real append, with a fault before, between or after its steps.
     const store = {
       async append(entry: MessageAppend) {
         if (fault === "before") throw unavailable();
-        await real.append(entry);
+        await real.storeMessage(entry);
+        if (fault === "between") throw unavailable();
+        await real.storePreview(entry);
         if (fault === "after") throw unavailable();
       },
     } as MessageStore;
@@ -99,6 +101,26 @@ describe("send outcome when storage fails", () => {
     expect(after.history.filter((m) => m.clientMsgId === "refused")).to.deep.equal([stored]);
     expect(after.preview?.messageId).to.equal(stored.messageId);
     expect(delivered).to.deep.equal([stored]);
+  });
+
+  it("interrupted between its steps: in history, the preview not yet moved; a retry completes it once", async () => {
+    const before = await seen();
+    fault = "between";
+    await unavailableError(send("between", "half way"));
+    const halfway = await seen();
+    const shown = halfway.history.filter((m) => m.clientMsgId === "between");
+    expect(shown).to.have.length(1);
+    // The preview still shows what it showed: it never points at a message that is not stored.
+    expect(halfway.preview).to.deep.equal(before.preview);
+    expect(delivered).to.deep.equal([]);
+
+    fault = "none";
+    const retried = await send("between", "half way");
+    expect(retried).to.deep.equal(shown[0]);
+    const after = await seen();
+    expect(after.history.filter((m) => m.clientMsgId === "between")).to.deep.equal([retried]);
+    expect(after.preview?.messageId).to.equal(retried.messageId);
+    expect(delivered).to.deep.equal([retried]);
   });
 
   it("stored but its answer lost: visible whole, not acknowledged; a retry completes it under its first id", async () => {

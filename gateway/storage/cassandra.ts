@@ -8,7 +8,7 @@ import type { Logger } from "../logger.js";
 
 export type Row = cassandra.types.Row;
 export type Params = unknown[];
-/** One statement of a batch. */
+/** One statement, for a repository to hand to the store that runs it. */
 export type Statement = { query: string; params: Params };
 
 const { responseErrorCodes } = cassandra.types;
@@ -81,22 +81,6 @@ export class Db {
   /** The first row of a query's answer, if any. */
   async first(query: string, params: Params): Promise<Row | null> {
     return (await this.execute(query, params)).first() ?? null;
-  }
-
-  /**
-   * The statements as one logged batch: Cassandra applies all of them or, once it has taken the
-   * batch, eventually all of them, even if this request times out.
-   */
-  async batch(statements: Statement[]) {
-    try {
-      return await this.client.batch(statements, {
-        prepare: true,
-        consistency: this.consistency,
-        logged: true,
-      });
-    } catch (err) {
-      throw translate(err);
-    }
   }
 
   /** Every page of a query, lazily: callers stop when they have enough. */

@@ -1,8 +1,12 @@
-// A message's writes as one storage operation: the message row, its bucket index row, the inbox
-// rows that make the conversation listable at its new time and the conversation's newest message,
-// in one logged batch, so that a reader never sees one without the others once it is applied,
-// and an interrupted send is either wholly stored or not at all (a retry then completes it).
-import type { Db } from "./cassandra.js";
+// A message's writes as one storage operation, in two ordered steps: first the rows that make it
+// findable (the message row, its bucket index row, the inbox rows that list the conversation at
+// its new time), concurrently; then the conversation's newest message, which points at it. So a
+// reader never sees a preview without its message. A send interrupted between or within the
+// steps is not acknowledged, and its retry (same clientMsgId, same message id) writes the same
+// rows again and completes it. A logged batch would make the rows atomic, but its batch log
+// must reach two other replicas: until a dead node is convicted, every batch timed out on a
+// 3-node cluster (docs/performance.md), where separate writes at LOCAL_QUORUM do not.
+import type { Db, Statement } from "./cassandra.js";
 import type { ConversationRepository } from "./conversation-repository.js";
 import type { MessageRepository } from "./message-repository.js";
 import type { MessageAppend } from "./records.js";
@@ -16,13 +20,27 @@ export class MessageStore {
     },
   ) {}
 
-  async append({ message: m, bucket, indexBucket, inbox }: MessageAppend): Promise<void> {
+  async append(entry: MessageAppend): Promise<void> {
+    await this.storeMessage(entry);
+    await this.storePreview(entry);
+  }
+
+  /** The message row and the index rows that lead to it. */
+  async storeMessage({ message: m, bucket, indexBucket, inbox }: MessageAppend): Promise<void> {
     const { messages, conversations } = this.tables;
-    await this.db.batch([
+    await this.run([
       ...(indexBucket ? [messages.addBucket(m.conversationId, bucket)] : []),
       ...(inbox ? conversations.inboxInserts(inbox) : []),
       messages.insert(m, bucket),
-      conversations.lastMessage(m.conversationId, m),
     ]);
+  }
+
+  /** The conversation's newest message: written once the message itself is stored. */
+  async storePreview({ message: m }: MessageAppend): Promise<void> {
+    await this.run([this.tables.conversations.lastMessage(m.conversationId, m)]);
+  }
+
+  private async run(statements: Statement[]) {
+    await Promise.all(statements.map((s) => this.db.execute(s.query, s.params)));
   }
 }
