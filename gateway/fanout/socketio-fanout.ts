@@ -1,6 +1,12 @@
 // Fan-out through Socket.IO rooms: one room per user, joined by each of their sockets; the Redis
 // adapter carries every broadcast to the other nodes.
-import type { Conversation, Message, ReceiptEvent, TypingEvent } from "../../shared/protocol.js";
+import type {
+  Conversation,
+  Message,
+  ReceiptEvent,
+  ServerToClientEvents,
+  TypingEvent,
+} from "../../shared/protocol.js";
 import type { FanOut } from "../services/ports.js";
 import { userRoom, type GatewayServer } from "../transport/types.js";
 import type { Lost, OutageBacklog } from "./outage-backlog.js";
@@ -27,27 +33,34 @@ export class SocketIoFanOut implements FanOut {
     return this.perRoom ? userIds.map((id) => io.to(userRoom(id))) : [io.to(userIds.map(userRoom))];
   }
 
-  messageNew(userIds: string[], message: Message, exceptSocketId?: string) {
+  /**
+   * Emits `event` to the users' rooms (but not to `exceptSocketId`) and keeps it for a replay
+   * after a Redis outage.
+   */
+  private replayable<E extends "message:new" | "receipt" | "conversation:new">(
+    event: E,
+    userIds: string[],
+    payload: Parameters<ServerToClientEvents[E]>[0],
+    exceptSocketId?: string,
+  ) {
+    const args = [payload] as Parameters<ServerToClientEvents[E]>;
     this.backlog.send({
       userIds,
       emit: () => {
         for (const rooms of this.rooms(userIds)) {
-          (exceptSocketId ? rooms.except(exceptSocketId) : rooms).emit("message:new", message);
+          (exceptSocketId ? rooms.except(exceptSocketId) : rooms).emit(event, ...args);
         }
       },
     });
-    this.onDeliver("message:new", userIds.length);
+    this.onDeliver(event, userIds.length);
+  }
+
+  messageNew(userIds: string[], message: Message, exceptSocketId?: string) {
+    this.replayable("message:new", userIds, message, exceptSocketId);
   }
 
   receipt(userIds: string[], receipt: ReceiptEvent) {
-    if (userIds.length === 0) return;
-    this.backlog.send({
-      userIds,
-      emit: () => {
-        for (const rooms of this.rooms(userIds)) rooms.emit("receipt", receipt);
-      },
-    });
-    this.onDeliver("receipt", userIds.length);
+    if (userIds.length > 0) this.replayable("receipt", userIds, receipt);
   }
 
   typing(userIds: string[], event: TypingEvent) {
@@ -57,13 +70,7 @@ export class SocketIoFanOut implements FanOut {
   }
 
   conversationNew(userIds: string[], conversation: Conversation) {
-    this.backlog.send({
-      userIds,
-      emit: () => {
-        for (const rooms of this.rooms(userIds)) rooms.emit("conversation:new", conversation);
-      },
-    });
-    this.onDeliver("conversation:new", userIds.length);
+    this.replayable("conversation:new", userIds, conversation);
   }
 
   /** Tells the users (on every node) that live events to them were lost: catch up from storage. */
