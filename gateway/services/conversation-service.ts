@@ -25,7 +25,8 @@ export type StorageOptions = { messageBucketMs: number; inboxSlotMs: number };
 
 const listCursor = z.object({ s: z.number().int(), u: z.number().int(), c: z.guid() });
 
-const slotKey = (row: InboxRow) => `${row.conversationId}@${row.slot.getTime()}@${row.kind}`;
+const slotKey = (row: Pick<InboxRow, "conversationId" | "slot" | "kind">) =>
+  `${row.conversationId}@${row.slot.getTime()}@${row.kind}`;
 
 const others = (c: ConversationRecord, userId: string) =>
   c.participantIds.filter((p) => p !== userId);
@@ -59,29 +60,28 @@ export class ConversationService {
     return record;
   }
 
-  /** The direct conversation for a send: from this node's cache when known, created on first use. */
-  async direct(userId: string, peerId: string): Promise<ConversationRecord> {
-    const peer = peerId.toLowerCase();
-    if (peer === userId) throw badRequest("the recipient must be another user");
-    return this.facts.get(directConversationId(userId, peer)) ?? this.openDirect(userId, peer);
+  /**
+   * The direct conversation for a send: from this node's cache when known (it never holds one of
+   * a user with themself), otherwise as openDirect finds or creates it.
+   */
+  async direct(userId: string, recipientId: string): Promise<ConversationRecord> {
+    return (
+      this.facts.get(directConversationId(userId, recipientId)) ??
+      this.openDirect(userId, recipientId, "recipientId")
+    );
   }
 
   /** The direct conversation as it is stored now (with its newest message), created on first use. */
-  async openDirect(userId: string, peerId: string): Promise<ConversationRecord> {
+  async openDirect(userId: string, peerId: string, field = "peerId"): Promise<ConversationRecord> {
     const peer = peerId.toLowerCase();
-    if (peer === userId) throw badRequest("peerId must be another user");
+    if (peer === userId) throw badRequest(`${field} must be another user`);
     const id = directConversationId(userId, peer);
-    const now = new Date();
     const record =
       (await this.repo.get(id)) ??
       (await this.create({
         conversationId: id,
         kind: "direct",
         participantIds: [...canonicalPair(userId, peer)],
-        bucketMs: this.opts.messageBucketMs,
-        createdAt: now,
-        lastUpdated: now,
-        lastMessage: null,
       }));
     this.facts.set(id, record);
     return record;
@@ -90,23 +90,28 @@ export class ConversationService {
   async createGroup(userId: string, participantIds: string[], title?: string) {
     const members = [...new Set([userId, ...participantIds.map((p) => p.toLowerCase())])].sort();
     if (members.length < 2) throw badRequest("a group needs at least one other participant");
-    const now = new Date();
     const record = await this.create({
       conversationId: newGroupId(),
       kind: "group",
       participantIds: members,
       ...(title ? { title } : {}),
-      bucketMs: this.opts.messageBucketMs,
-      createdAt: now,
-      lastUpdated: now,
-      lastMessage: null,
     });
     this.facts.set(record.conversationId, record);
     return toConversation(record);
   }
 
   /** Stores a new conversation (unless another node just did) and tells its participants. */
-  private async create(candidate: ConversationRecord): Promise<ConversationRecord> {
+  private async create(
+    facts: Pick<ConversationRecord, "conversationId" | "kind" | "participantIds" | "title">,
+  ): Promise<ConversationRecord> {
+    const now = new Date();
+    const candidate: ConversationRecord = {
+      ...facts,
+      bucketMs: this.opts.messageBucketMs,
+      createdAt: now,
+      lastUpdated: now,
+      lastMessage: null,
+    };
     // Inbox rows first: list skips a row whose conversation does not exist yet, while a stored
     // conversation without its rows would be missing from its participants' lists.
     const inbox = this.inboxEntry(candidate, candidate.createdAt.getTime(), "created");
@@ -129,10 +134,13 @@ export class ConversationService {
     at: number,
     kind: InboxRow["kind"] = "message",
   ): InboxEntry | null {
+    const { conversationId } = record;
     const slot = windowStart(at, this.opts.inboxSlotMs);
-    const row: InboxRow = { slot, kind, at: new Date(at), conversationId: record.conversationId };
-    if (this.writtenSlots.has(slotKey(row))) return null;
-    return { userIds: record.participantIds, row };
+    if (this.writtenSlots.has(slotKey({ conversationId, slot, kind }))) return null;
+    return {
+      userIds: record.participantIds,
+      row: { slot, kind, at: new Date(at), conversationId },
+    };
   }
 
   /** Remembers that `entry` is stored, so later activity of its slot skips it. */
