@@ -2,7 +2,6 @@
 // (scripts/cassandra.sh cluster) with replication factor 3, and the test kills nodes with
 // kill -9 while users send. Run by `npm run test:cluster-faults`, which starts the cluster.
 import { expect } from "chai";
-import { RequestError } from "../../shared/client/index.js";
 import { cassandraCluster, cassandraClusterWhole } from "../support/cassandra-cluster.js";
 import { ChatLoad } from "../support/chat-load.js";
 import { sleep } from "../support/cluster.js";
@@ -41,8 +40,6 @@ describe("cluster fault: Cassandra nodes killed under load (3 nodes, replication
     const urls = () => stack.nodes.map((n) => n.url);
     load = await ChatLoad.start(stack.url, 4);
     const phases = new PhaseLog(load, urls);
-    const [probe] = load.participants;
-    const [conversationId] = load.conversations.keys();
 
     const kill1 = await phases.phase("3 of 3 up, node 3 killed -9 mid-phase", async () => {
       const running = load!.run(120, 80);
@@ -58,25 +55,12 @@ describe("cluster fault: Cassandra nodes killed under load (3 nodes, replication
     expect(quorum.errorAnswers, `${quorum.phase}: error answers`).to.equal(0);
 
     let outage: Promise<void> | undefined;
-    const probes: string[] = [];
+    let probes: string[] = [];
     const down = await phases.phase("1 of 3 up, then nodes 2 and 3 restarted", async () => {
       await cassandraCluster("kill", "2");
       // The quorum probe of /readyz fails, so the load balancer stops sending new clients.
       await Promise.all(stack.nodes.map((n) => waitForReady(n.url, 60_000, 503)));
-      for (let i = 0; i < 5; i++) {
-        probes.push(
-          await probe!.client
-            .request("message:send", {
-              conversationId: conversationId!,
-              clientMsgId: `probe-${i}`,
-              content: "x",
-            })
-            .then(
-              () => "ok",
-              (err: unknown) => (err instanceof RequestError ? err.code : String(err)),
-            ),
-        );
-      }
+      probes = await load!.probe(5);
       // Users keep sending; their clients retry UNAVAILABLE until the send timeout (60 s).
       outage = load!.run(10, 200);
       await sleep(3000);

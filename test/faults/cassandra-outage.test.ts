@@ -3,7 +3,6 @@
 // reset, new ones refused) and then restores it. To the driver that is a node going down and
 // coming back, the same as a stopped and restarted Cassandra.
 import { expect } from "chai";
-import { RequestError } from "../../shared/client/index.js";
 import { ChatLoad } from "../support/chat-load.js";
 import { loadConfig } from "../../gateway/config.js";
 import { sleep } from "../support/cluster.js";
@@ -37,20 +36,7 @@ describe("fault: Cassandra goes away under load", function () {
     proxy.interrupt();
     const reconnectsBefore = load.counts().reconnects;
     await Promise.all(stack.nodes.map((n) => waitForReady(n.url, 10_000, 503)));
-    const answers: string[] = [];
-    for (let i = 0; i < 5; i++) {
-      const outcome = await probe!.client
-        .request("message:send", {
-          conversationId: conversationId!,
-          clientMsgId: `probe-${i}`,
-          content: "x",
-        })
-        .then(
-          () => "ok",
-          (err: unknown) => (err instanceof RequestError ? err.code : String(err)),
-        );
-      answers.push(outcome);
-    }
+    const answers = await load.probe(5);
     expect(answers).to.deep.equal(Array(5).fill("UNAVAILABLE"));
     expect(stack.nodes.every((n) => n.child.alive)).to.equal(true);
     expect(load.counts().reconnects, "sockets dropped during the outage").to.equal(

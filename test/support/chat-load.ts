@@ -191,6 +191,32 @@ export class ChatLoad {
     );
   }
 
+  /**
+   * Sends `count` messages, one at a time, from the first participant into its first
+   * conversation and answers each outcome: "ok" or the error code. A refused probe stores
+   * nothing, so it is not recorded as a send.
+   */
+  async probe(count: number): Promise<string[]> {
+    const [first] = this.participants;
+    const [conversationId] = this.conversations.keys();
+    const outcomes: string[] = [];
+    for (let i = 0; i < count; i++) {
+      outcomes.push(
+        await first!.client
+          .request("message:send", {
+            conversationId: conversationId!,
+            clientMsgId: `probe-${i}`,
+            content: "x",
+          })
+          .then(
+            () => "ok",
+            (err: unknown) => (err instanceof RequestError ? err.code : String(err)),
+          ),
+      );
+    }
+    return outcomes;
+  }
+
   counts(): LoadCounts {
     let deliveredLive = 0;
     let recoveredByCatchUp = 0;
