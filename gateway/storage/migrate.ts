@@ -44,7 +44,7 @@ const AGREEMENT_TIMEOUT_MS = 60_000;
  * about its peers, whose view lags: on a three-node cluster the next statement could still run
  * on a node that had not heard of the keyspace just created.
  */
-async function schemaAgreement(db: Db) {
+export async function schemaAgreement(db: Db) {
   const deadline = Date.now() + AGREEMENT_TIMEOUT_MS;
   for (;;) {
     const hosts = db.client.getState().getConnectedHosts();
