@@ -15,6 +15,7 @@ import { v1 } from "uuid";
 import { createLogger } from "../gateway/logger.js";
 import { ConversationService } from "../gateway/services/conversation-service.js";
 import type { FanOut } from "../gateway/services/ports.js";
+import { MessageRepository } from "../gateway/storage/message-repository.js";
 import { ConversationRepository } from "../gateway/storage/conversation-repository.js";
 import type { ClientToServerEvents, ServerToClientEvents } from "../shared/protocol.js";
 import { tokenFor } from "./gateway-target.js";
@@ -48,6 +49,7 @@ const noFanOut: FanOut = {
   receipt: () => undefined,
   typing: () => undefined,
   conversationNew: () => undefined,
+  messageChanged: () => undefined,
 };
 
 /** N groups of the user and one peer, created and then active over N/10 hours, newest now. */
@@ -57,7 +59,13 @@ async function seedOverTime(userId: string): Promise<number> {
   try {
     const repo = new ConversationRepository(db);
     const { storage } = benchConfig(keyspace);
-    const service = new ConversationService(repo, noFanOut, storage, createLogger("warn", "seed"));
+    const service = new ConversationService({
+      repo,
+      messageRows: new MessageRepository(db),
+      fanOut: noFanOut,
+      opts: storage,
+      log: createLogger("warn", "seed"),
+    });
     const now = Date.now();
     const peerId = randomUUID();
     await pool(entries, 64, async (i) => {

@@ -16,6 +16,7 @@ const budget = z
 
 export const BUDGET_KINDS = [
   "send",
+  "change",
   "create",
   "open",
   "read",
@@ -84,6 +85,7 @@ const envSchema = z
     // Above the largest valid request (32 KiB), so a too-long request is answered, not cut off.
     MAX_FRAME_BYTES: int(65_536, 100 * 1024 * 1024).default(1024 * 1024),
     RATE_LIMIT_SEND: budget.prefault("60/10"),
+    RATE_LIMIT_CHANGE: budget.prefault("60/10"),
     RATE_LIMIT_CREATE: budget.prefault("20/60"),
     RATE_LIMIT_OPEN: budget.prefault("60/60"),
     RATE_LIMIT_READ: budget.prefault("120/10"),
@@ -227,6 +229,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxFrameBytes: e.MAX_FRAME_BYTES,
       budgets: {
         send: e.RATE_LIMIT_SEND,
+        change: e.RATE_LIMIT_CHANGE,
         create: e.RATE_LIMIT_CREATE,
         open: e.RATE_LIMIT_OPEN,
         read: e.RATE_LIMIT_READ,

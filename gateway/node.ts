@@ -16,13 +16,18 @@ import { StartupError } from "./errors.js";
 import { createLogger, type Logger } from "./logger.js";
 import { ConversationService } from "./services/conversation-service.js";
 import { SendIdempotency } from "./services/idempotency.js";
+import { MessageChangeService } from "./services/message-change-service.js";
 import { MessageService } from "./services/message-service.js";
+import { MessageViews } from "./services/message-view.js";
 import { connectCassandra, type Db } from "./storage/cassandra.js";
+import { ChangeRepository } from "./storage/change-repository.js";
 import { ClientIdRepository } from "./storage/client-id-repository.js";
 import { ConversationRepository } from "./storage/conversation-repository.js";
 import { MessageRepository } from "./storage/message-repository.js";
+import { MessageChangeStore } from "./storage/message-change-store.js";
 import { MessageStore } from "./storage/message-store.js";
 import { migrate } from "./storage/migrate.js";
+import { ReactionRepository } from "./storage/reaction-repository.js";
 import { disconnect, type DisconnectReason } from "./transport/close.js";
 import { attachConnections } from "./transport/connection.js";
 import { RequestGate } from "./transport/request-gate.js";
@@ -114,11 +119,35 @@ export async function startGateway(
   const conversationRows = new ConversationRepository(db);
   const messageRows = new MessageRepository(db);
   const clientIds = new ClientIdRepository(db);
-  const conversations = new ConversationService(conversationRows, fanOut, config.storage, log);
+  const reactions = new ReactionRepository(db);
+  const changeRows = new ChangeRepository(db);
+  const views = new MessageViews(messageRows, reactions);
+  const conversations = new ConversationService({
+    repo: conversationRows,
+    messageRows,
+    fanOut,
+    opts: config.storage,
+    log,
+  });
   const messages = new MessageService({
     store: new MessageStore(db, { messages: messageRows, conversations: conversationRows }),
     messageRows,
+    views,
     idempotency: new SendIdempotency(clientIds, log),
+    conversations,
+    fanOut,
+  });
+  const changes = new MessageChangeService({
+    store: new MessageChangeStore(db, {
+      messages: messageRows,
+      conversations: conversationRows,
+      changes: changeRows,
+      clientIds,
+      reactions,
+    }),
+    changes: changeRows,
+    reactions,
+    views,
     conversations,
     fanOut,
   });
@@ -132,7 +161,7 @@ export async function startGateway(
     verify: createTokenVerifier(config.jwt),
     isReady: () => ready,
     limits,
-    services: { messages, conversations },
+    services: { messages, changes, conversations },
     gate,
     sendBufferLimitBytes: config.sendBufferLimitBytes,
     metrics,

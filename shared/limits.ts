@@ -14,3 +14,12 @@ export const MAX_REQUEST_BYTES = 32 * 1024;
 /** Largest and default page sizes. */
 export const HISTORY_PAGE = { max: 100, default: 50 } as const;
 export const LIST_PAGE = { max: 100, default: 20 } as const;
+/** Unread counts are exact below this; this value means "this many or more". */
+export const MAX_UNREAD = 100;
+/** Code points of the original that a reply shows. */
+export const REPLY_PREVIEW_CHARS = 100;
+/** Edits per message; the deletion comes after them. */
+export const MAX_EDITS = 1000;
+/** Changes (edits, deletions, reactions) stay listed by changes:since this long. */
+export const CHANGE_RETENTION_DAYS = 30;
+export const CHANGES_PAGE = { max: 100, default: 100 } as const;

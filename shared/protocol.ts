@@ -15,16 +15,37 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export type AuthRefusalReason = "missing" | "malformed" | "expired" | "invalid";
 
+/** What a reply shows of the message it answers, as that message is now. */
+export type ReplyPreview = {
+  messageId: string;
+  senderId: string;
+  /** The first REPLY_PREVIEW_CHARS code points of its content; empty once it is deleted. */
+  preview: string;
+  deleted?: true;
+};
+
+/** One emoji's reactions to a message: how many users, and whether the caller is one of them. */
+export type ReactionCount = { emoji: string; count: number; me: boolean };
+
 export type Message = {
   conversationId: string;
   messageId: string;
   senderId: string;
   clientMsgId: string;
+  /** Empty once the message is deleted. */
   content: string;
   sentAt: string;
+  /** Edits and the deletion each add one; absent while it is 0. A state replaces a lower one. */
+  version?: number;
+  editedAt?: string;
+  deleted?: true;
+  replyTo?: ReplyPreview;
+  /** In answers only (events carry their own changes); absent when there are none. */
+  reactions?: ReactionCount[];
 };
 
-export type MessageSummary = Pick<Message, "messageId" | "senderId" | "content" | "sentAt">;
+export type MessageSummary = Pick<Message, "messageId" | "senderId" | "content" | "sentAt"> &
+  Pick<Message, "editedAt" | "deleted">;
 
 export type ConversationKind = "direct" | "group";
 
@@ -35,13 +56,17 @@ export type Conversation = {
   title?: string;
   lastMessage: MessageSummary | null;
   lastUpdated: string;
+  /** The caller's unread messages (others', not deleted, after their read position), up to MAX_UNREAD. */
+  unreadCount: number;
+  /** Each participant's read position (a message id); participants who read nothing are absent. */
+  readPositions: Record<string, string>;
 };
 
 export type ErrorBody = { code: ErrorCode; message: string; retryAfterMs?: number };
 export type Failure = { ok: false; error: ErrorBody };
 export type Answer<T extends object = object> = ({ ok: true } & T) | Failure;
 
-export type SendRequest = { clientMsgId: string; content: string } & (
+export type SendRequest = { clientMsgId: string; content: string; replyTo?: string } & (
   { conversationId: string; recipientId?: never } | { recipientId: string; conversationId?: never }
 );
 export type HistoryFetchRequest = {
@@ -56,6 +81,16 @@ export type ConversationOpenRequest = { peerId: string };
 export type ConversationCreateRequest = { participantIds: string[]; title?: string };
 export type MessageReadRequest = { conversationId: string; messageId: string };
 export type TypingRequest = { conversationId: string; typing: boolean };
+export type MessageRef = { conversationId: string; messageId: string };
+export type MessageEditRequest = MessageRef & { content: string };
+export type ReactionRequest = MessageRef & { emoji: string };
+export type ChangesSinceRequest = {
+  conversationId: string;
+  /** A message id (or any time-based id): changes made after its time. */
+  after: string;
+  cursor?: string;
+  limit?: number;
+};
 
 export type SendAnswer = Answer<{ message: Message }>;
 export type HistoryFetchAnswer = Answer<{ messages: Message[]; nextCursor: string | null }>;
@@ -66,6 +101,8 @@ export type ConversationsListAnswer = Answer<{
 }>;
 export type ConversationAnswer = Answer<{ conversation: Conversation }>;
 export type EmptyAnswer = Answer;
+export type MessageAnswer = Answer<{ message: Message }>;
+export type ChangesSinceAnswer = Answer<{ messages: Message[]; nextCursor: string | null }>;
 
 export interface ClientToServerEvents {
   "message:send": (req: SendRequest, ack: (a: SendAnswer) => void) => void;
@@ -82,6 +119,11 @@ export interface ClientToServerEvents {
   ) => void;
   "message:read": (req: MessageReadRequest, ack: (a: EmptyAnswer) => void) => void;
   typing: (req: TypingRequest, ack: (a: EmptyAnswer) => void) => void;
+  "message:edit": (req: MessageEditRequest, ack: (a: MessageAnswer) => void) => void;
+  "message:delete": (req: MessageRef, ack: (a: MessageAnswer) => void) => void;
+  "reaction:add": (req: ReactionRequest, ack: (a: MessageAnswer) => void) => void;
+  "reaction:remove": (req: ReactionRequest, ack: (a: MessageAnswer) => void) => void;
+  "changes:since": (req: ChangesSinceRequest, ack: (a: ChangesSinceAnswer) => void) => void;
 }
 
 export type RequestEvent = keyof ClientToServerEvents;
@@ -103,12 +145,24 @@ export type ReceiptEvent = {
   readAt: string;
 };
 export type TypingEvent = { conversationId: string; userId: string; typing: boolean };
+export type MessageEditedEvent = MessageRef & { content: string; editedAt: string; version: number };
+export type MessageDeletedEvent = MessageRef & { version: number };
+/** A user's reaction was added or removed; `count` is that emoji's count just after. */
+export type ReactionEvent = MessageRef & {
+  userId: string;
+  emoji: string;
+  added: boolean;
+  count: number;
+};
 
 export interface ServerToClientEvents {
   "message:new": (message: Message) => void;
   receipt: (receipt: ReceiptEvent) => void;
   typing: (event: TypingEvent) => void;
   "conversation:new": (conversation: Conversation) => void;
+  "message:edited": (event: MessageEditedEvent) => void;
+  "message:deleted": (event: MessageDeletedEvent) => void;
+  reaction: (event: ReactionEvent) => void;
   "session:expired": () => void;
   /** Live events to this socket were lost (a fan-out replay was not whole): catch up from storage. */
   "sync:required": (event: { reason: "replayIncomplete" }) => void;

@@ -2,6 +2,7 @@
 // before it looks anything up; clients may use them to check a request before sending it.
 import { z } from "zod";
 import {
+  CHANGES_PAGE,
   HISTORY_PAGE,
   LIST_PAGE,
   MAX_CONTENT_CHARS,
@@ -31,9 +32,11 @@ const limit = (page: { max: number; default: number }) =>
 
 const cursor = z.string().min(1).max(512);
 
+const replyTo = messageIdSchema.optional();
+
 export const sendSchema = z.union([
-  z.strictObject({ conversationId: uuidSchema, clientMsgId, content }),
-  z.strictObject({ recipientId: uuidSchema, clientMsgId, content }),
+  z.strictObject({ conversationId: uuidSchema, clientMsgId, content, replyTo }),
+  z.strictObject({ recipientId: uuidSchema, clientMsgId, content, replyTo }),
 ]);
 
 export const historyFetchSchema = z.strictObject({
@@ -71,6 +74,28 @@ export const messageReadSchema = z.strictObject({
 
 export const typingSchema = z.strictObject({ conversationId: uuidSchema, typing: z.boolean() });
 
+const messageRef = { conversationId: uuidSchema, messageId: messageIdSchema };
+
+export const messageRefSchema = z.strictObject(messageRef);
+
+export const messageEditSchema = z.strictObject({ ...messageRef, content });
+
+// One emoji as a user sees it: a single RGI emoji, skin tones and ZWJ sequences included. Built
+// at run time: the compiler targets ES2022, which predates the `v` flag that Node 20 supports.
+const SINGLE_EMOJI = new RegExp("^\\p{RGI_Emoji}$", "v");
+
+export const reactionSchema = z.strictObject({
+  ...messageRef,
+  emoji: z.string().max(64).regex(SINGLE_EMOJI, "not a single emoji"),
+});
+
+export const changesSinceSchema = z.strictObject({
+  conversationId: uuidSchema,
+  after: messageIdSchema,
+  cursor: cursor.optional(),
+  limit: limit(CHANGES_PAGE),
+});
+
 export const requestSchemas = {
   "message:send": sendSchema,
   "history:fetch": historyFetchSchema,
@@ -80,6 +105,11 @@ export const requestSchemas = {
   "conversation:create": conversationCreateSchema,
   "message:read": messageReadSchema,
   typing: typingSchema,
+  "message:edit": messageEditSchema,
+  "message:delete": messageRefSchema,
+  "reaction:add": reactionSchema,
+  "reaction:remove": reactionSchema,
+  "changes:since": changesSinceSchema,
 } as const;
 
 export type ValidRequest<E extends keyof typeof requestSchemas> = z.output<

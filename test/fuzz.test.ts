@@ -29,7 +29,7 @@ const NOT_INTERNAL = ERROR_CODES.filter((code) => code !== "INTERNAL");
 
 /** The fields each event knows, so generated payloads are near misses, not only noise. */
 const FIELDS: Record<RequestEvent, string[]> = {
-  "message:send": ["conversationId", "recipientId", "clientMsgId", "content"],
+  "message:send": ["conversationId", "recipientId", "clientMsgId", "content", "replyTo"],
   "history:fetch": ["conversationId", "limit", "cursor", "before"],
   "history:since": ["conversationId", "after", "limit"],
   "conversations:list": ["limit", "cursor"],
@@ -37,6 +37,11 @@ const FIELDS: Record<RequestEvent, string[]> = {
   "conversation:create": ["participantIds", "title"],
   "message:read": ["conversationId", "messageId"],
   typing: ["conversationId", "typing"],
+  "message:edit": ["conversationId", "messageId", "content"],
+  "message:delete": ["conversationId", "messageId"],
+  "reaction:add": ["conversationId", "messageId", "emoji"],
+  "reaction:remove": ["conversationId", "messageId", "emoji"],
+  "changes:since": ["conversationId", "after", "cursor", "limit"],
 };
 const EVENTS = Object.keys(FIELDS) as RequestEvent[];
 const DANGEROUS_KEYS = ["__proto__", "constructor", "prototype", "toString", "then", ""];

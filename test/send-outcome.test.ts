@@ -8,12 +8,14 @@ import { GatewayError, unavailable } from "../gateway/errors.js";
 import { createLogger } from "../gateway/logger.js";
 import { ConversationService } from "../gateway/services/conversation-service.js";
 import { SendIdempotency } from "../gateway/services/idempotency.js";
+import { MessageViews } from "../gateway/services/message-view.js";
 import { MessageService } from "../gateway/services/message-service.js";
 import type { FanOut } from "../gateway/services/ports.js";
 import type { Db } from "../gateway/storage/cassandra.js";
 import { ClientIdRepository } from "../gateway/storage/client-id-repository.js";
 import { ConversationRepository } from "../gateway/storage/conversation-repository.js";
 import { MessageRepository } from "../gateway/storage/message-repository.js";
+import { ReactionRepository } from "../gateway/storage/reaction-repository.js";
 import { MessageStore } from "../gateway/storage/message-store.js";
 import type { MessageAppend } from "../gateway/storage/records.js";
 import type { Message } from "../shared/protocol.js";
@@ -36,6 +38,7 @@ describe("send outcome when storage fails", () => {
       receipt: () => undefined,
       typing: () => undefined,
       conversationNew: () => undefined,
+      messageChanged: () => undefined,
     };
     const conversationRows = new ConversationRepository(db);
     const messageRows = new MessageRepository(db);
@@ -52,10 +55,17 @@ describe("send outcome when storage fails", () => {
       },
     } as MessageStore;
     const storage = { messageBucketMs: 86_400_000, inboxSlotMs: 3_600_000 };
-    conversations = new ConversationService(conversationRows, fanOut, storage, log);
+    conversations = new ConversationService({
+      repo: conversationRows,
+      messageRows,
+      fanOut,
+      opts: storage,
+      log,
+    });
     messages = new MessageService({
       store,
       messageRows,
+      views: new MessageViews(messageRows, new ReactionRepository(db)),
       idempotency: new SendIdempotency(clientIds, log),
       conversations,
       fanOut,

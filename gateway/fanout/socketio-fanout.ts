@@ -7,9 +7,18 @@ import type {
   ServerToClientEvents,
   TypingEvent,
 } from "../../shared/protocol.js";
-import type { FanOut } from "../services/ports.js";
+import type { FanOut, MessageChange } from "../services/ports.js";
 import { userRoom, type GatewayServer } from "../transport/types.js";
 import type { Lost, OutageBacklog } from "./outage-backlog.js";
+
+/** Events kept for a replay after a Redis outage: everything but typing and sync:required. */
+type ReplayableEvent =
+  | "message:new"
+  | "receipt"
+  | "conversation:new"
+  | "message:edited"
+  | "message:deleted"
+  | "reaction";
 
 /** Rooms per sync:required broadcast, so one adapter message stays small. */
 const SYNC_REQUIRED_CHUNK = 1000;
@@ -37,7 +46,7 @@ export class SocketIoFanOut implements FanOut {
    * Emits `event` to the users' rooms (but not to `exceptSocketId`) and keeps it for a replay
    * after a Redis outage.
    */
-  private replayable<E extends "message:new" | "receipt" | "conversation:new">(
+  private replayable<E extends ReplayableEvent>(
     event: E,
     userIds: string[],
     payload: Parameters<ServerToClientEvents[E]>[0],
@@ -71,6 +80,10 @@ export class SocketIoFanOut implements FanOut {
 
   conversationNew(userIds: string[], conversation: Conversation) {
     this.replayable("conversation:new", userIds, conversation);
+  }
+
+  messageChanged(userIds: string[], change: MessageChange, exceptSocketId?: string) {
+    this.replayable(change.event, userIds, change.payload, exceptSocketId);
   }
 
   /** Tells the users (on every node) that live events to them were lost: catch up from storage. */

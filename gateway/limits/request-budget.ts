@@ -15,17 +15,22 @@ import type { Logger } from "../logger.js";
 
 const BUDGET_OF: Record<RequestEvent, BudgetKind> = {
   "message:send": "send",
+  "message:edit": "change",
+  "message:delete": "change",
+  "reaction:add": "change",
+  "reaction:remove": "change",
   "conversation:create": "create",
   "conversation:open": "open",
   "message:read": "read",
   typing: "typing",
   "history:fetch": "history",
   "history:since": "history",
+  "changes:since": "history",
   "conversations:list": "list",
 };
 
-/** Counted across nodes: each of these reaches other users (a message, a new conversation). */
-const SHARED = new Set<BudgetKind>(["send", "create", "open"]);
+/** Counted across nodes: each of these reaches other users (a message, a change, a conversation). */
+const SHARED = new Set<BudgetKind>(["send", "change", "create", "open"]);
 
 export function createRequestBudgets(
   budgets: LimitsConfig["budgets"],

@@ -2,11 +2,12 @@
 // by recent activity, read positions, and the signals (typing, receipts) among participants.
 import { z } from "zod";
 import { compareMessageIds } from "../../shared/message-id.js";
-import type { ReceiptEvent } from "../../shared/protocol.js";
+import type { Conversation, ReceiptEvent } from "../../shared/protocol.js";
 import type { ValidRequest } from "../../shared/schemas.js";
 import { badRequest, notFound } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ConversationRepository } from "../storage/conversation-repository.js";
+import type { MessageRepository } from "../storage/message-repository.js";
 import type { ConversationRecord, InboxEntry, InboxRow } from "../storage/records.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { InboxPage } from "./inbox-page.js";
@@ -19,7 +20,8 @@ import {
 } from "./ids.js";
 import { Lru } from "./lru.js";
 import type { FanOut } from "./ports.js";
-import { toConversation } from "./wire.js";
+import { countUnread } from "./unread.js";
+import { NOTHING_READ, toConversation } from "./wire.js";
 
 export type StorageOptions = { messageBucketMs: number; inboxSlotMs: number };
 
@@ -38,10 +40,14 @@ export class ConversationService {
   private readonly writtenSlots = new Lru<string, true>(100_000);
 
   constructor(
-    private readonly repo: ConversationRepository,
-    private readonly fanOut: FanOut,
-    private readonly opts: StorageOptions,
-    private readonly log: Logger,
+    private readonly deps: {
+      repo: ConversationRepository;
+      /** For unread counts, which are read from the message rows. */
+      messageRows: MessageRepository;
+      fanOut: FanOut;
+      opts: StorageOptions;
+      log: Logger;
+    },
   ) {}
 
   /**
@@ -53,7 +59,7 @@ export class ConversationService {
     const id = conversationId.toLowerCase();
     let record = this.facts.get(id);
     if (!record) {
-      record = (await this.repo.get(id)) ?? undefined;
+      record = (await this.deps.repo.get(id)) ?? undefined;
       if (record) this.facts.set(id, record);
     }
     if (!record?.participantIds.includes(userId)) throw notFound("no such conversation");
@@ -77,7 +83,7 @@ export class ConversationService {
     if (peer === userId) throw badRequest(`${field} must be another user`);
     const id = directConversationId(userId, peer);
     const record =
-      (await this.repo.get(id)) ??
+      (await this.deps.repo.get(id)) ??
       (await this.create({
         conversationId: id,
         kind: "direct",
@@ -97,7 +103,7 @@ export class ConversationService {
       ...(title ? { title } : {}),
     });
     this.facts.set(record.conversationId, record);
-    return toConversation(record);
+    return toConversation(record, NOTHING_READ);
   }
 
   /** Stores a new conversation (unless another node just did) and tells its participants. */
@@ -107,7 +113,7 @@ export class ConversationService {
     const now = new Date();
     const candidate: ConversationRecord = {
       ...facts,
-      bucketMs: this.opts.messageBucketMs,
+      bucketMs: this.deps.opts.messageBucketMs,
       createdAt: now,
       lastUpdated: now,
       lastMessage: null,
@@ -116,11 +122,13 @@ export class ConversationService {
     // conversation without its rows would be missing from its participants' lists.
     const inbox = this.inboxEntry(candidate, candidate.createdAt.getTime(), "created");
     if (inbox) {
-      await this.repo.addInboxRows(inbox);
+      await this.deps.repo.addInboxRows(inbox);
       this.inboxWritten(inbox);
     }
-    const { created, record } = await this.repo.createIfAbsent(candidate);
-    if (created) this.fanOut.conversationNew(record.participantIds, toConversation(record));
+    const { created, record } = await this.deps.repo.createIfAbsent(candidate);
+    if (created) {
+      this.deps.fanOut.conversationNew(record.participantIds, toConversation(record, NOTHING_READ));
+    }
     return record;
   }
 
@@ -135,7 +143,7 @@ export class ConversationService {
     kind: InboxRow["kind"] = "message",
   ): InboxEntry | null {
     const { conversationId } = record;
-    const slot = windowStart(at, this.opts.inboxSlotMs);
+    const slot = windowStart(at, this.deps.opts.inboxSlotMs);
     if (this.writtenSlots.has(slotKey({ conversationId, slot, kind }))) return null;
     return {
       userIds: record.participantIds,
@@ -153,10 +161,10 @@ export class ConversationService {
    * forward: marking an older message read changes nothing.
    */
   async markRead(c: ConversationRecord, userId: string, messageId: string): Promise<void> {
-    const current = await this.repo.readPosition(c.conversationId, userId);
+    const current = await this.deps.repo.readPosition(c.conversationId, userId);
     if (current && compareMessageIds(messageId, current) <= 0) return;
     const readAt = new Date();
-    await this.repo.setReadPosition(
+    await this.deps.repo.setReadPosition(
       c.conversationId,
       userId,
       messageId,
@@ -169,12 +177,12 @@ export class ConversationService {
       messageId,
       readAt: readAt.toISOString(),
     };
-    this.fanOut.receipt(others(c, userId), receipt);
+    this.deps.fanOut.receipt(others(c, userId), receipt);
   }
 
   async typing(userId: string, req: ValidRequest<"typing">): Promise<void> {
     const conversation = await this.requireParticipant(userId, req.conversationId);
-    this.fanOut.typing(others(conversation, userId), {
+    this.deps.fanOut.typing(others(conversation, userId), {
       conversationId: conversation.conversationId,
       userId,
       typing: req.typing,
@@ -184,12 +192,26 @@ export class ConversationService {
   /** A page of the user's inbox, newest activity first; bounded work (see inbox-page.ts). */
   async list(userId: string, limit: number, cursor?: string) {
     const after = cursor ? decodeCursor(cursor, listCursor) : null;
-    const { inboxSlotMs } = this.opts;
-    const page = new InboxPage(this.repo, userId, limit, inboxSlotMs, this.log, after);
+    const { inboxSlotMs } = this.deps.opts;
+    const page = new InboxPage(this.deps.repo, userId, limit, inboxSlotMs, this.deps.log, after);
     const { records, next } = await page.read();
     return {
-      conversations: records.map(toConversation),
+      conversations: await Promise.all(records.map((r) => this.view(r, userId))),
       nextCursor: next ? encodeCursor(next) : null,
     };
+  }
+
+  /** The conversation as `userId` sees it: with their unread count and everyone's read position. */
+  async view(record: ConversationRecord, userId: string): Promise<Conversation> {
+    const readPositions = await this.deps.repo.readPositions(record.conversationId);
+    const position = readPositions[userId] ?? null;
+    const unreadCount = await countUnread(this.deps.messageRows, record, userId, position);
+    return toConversation(record, { unreadCount, readPositions });
+  }
+
+  /** Whether the message is the conversation's newest as stored now (its preview shows it). */
+  async isNewest(conversationId: string, messageId: string): Promise<boolean> {
+    const stored = await this.deps.repo.get(conversationId);
+    return stored?.lastMessage?.messageId === messageId;
   }
 }

@@ -1,5 +1,5 @@
 import { v1, v4, v5 } from "uuid";
-import { messageIdTicks } from "../../shared/message-id.js";
+import { messageIdTicks, messageIdTime } from "../../shared/message-id.js";
 
 // Direct conversation ids are derived from the pair, so both users get the same id whoever opens
 // it first, with no lookup table to race on.
@@ -23,3 +23,7 @@ export const writeMicros = (messageId: string): number => Number(messageIdTicks(
 /** The start of the fixed-size time window holding `ms`. */
 export const windowStart = (ms: number, size: number): Date =>
   new Date(Math.floor(ms / size) * size);
+
+/** The bucket of a conversation that holds the message (and its reactions). */
+export const bucketOf = (c: { bucketMs: number }, messageId: string): Date =>
+  windowStart(messageIdTime(messageId), c.bucketMs);

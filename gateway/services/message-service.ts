@@ -12,8 +12,9 @@ import type { ConversationRecord, StoredMessage } from "../storage/records.js";
 import type { ConversationService } from "./conversation-service.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import type { SendIdempotency } from "./idempotency.js";
-import { newMessageId, windowStart } from "./ids.js";
+import { bucketOf, newMessageId } from "./ids.js";
 import { Lru } from "./lru.js";
+import { replyPreview, type MessageViews } from "./message-view.js";
 import type { FanOut } from "./ports.js";
 import { toWire } from "./wire.js";
 
@@ -27,6 +28,7 @@ export class MessageService {
     private readonly deps: {
       store: MessageStore;
       messageRows: MessageRepository;
+      views: MessageViews;
       idempotency: SendIdempotency;
       conversations: ConversationService;
       fanOut: FanOut;
@@ -58,6 +60,8 @@ export class MessageService {
       "conversationId" in req
         ? await conversations.requireParticipant(userId, req.conversationId)
         : await conversations.direct(userId, req.recipientId);
+    // Only a reply reads before it writes: what it answers must be in the same conversation.
+    const reply = req.replyTo ? await this.replyTo(conversation, req.replyTo) : {};
     const messageId = newMessageId();
     let message = withRecipient(
       {
@@ -67,15 +71,17 @@ export class MessageService {
         clientMsgId: req.clientMsgId,
         content: req.content,
         sentAt: new Date(messageIdTime(messageId)).toISOString(),
+        ...reply,
       },
       conversation,
     );
     const prior = await idempotency.claim(message);
-    if (prior?.committed) return prior.message;
+    if (prior?.committed) return { ...prior.message, ...reply };
     if (prior) {
-      // An interrupted send: finish it under its first id rather than store a second copy.
+      // An interrupted send: finish it under its first id rather than store a second copy. The
+      // claim does not keep what it answers; the retry carries it again.
       conversation = await conversations.requireParticipant(userId, prior.message.conversationId);
-      message = withRecipient(prior.message, conversation);
+      message = withRecipient({ ...prior.message, ...reply }, conversation);
     }
     await this.append(conversation, message);
     fanOut.messageNew(conversation.participantIds, toWire(message), socketId);
@@ -83,9 +89,15 @@ export class MessageService {
     return message;
   }
 
+  private async replyTo(c: ConversationRecord, originalId: string) {
+    const [original] = await this.deps.views.find(c, [originalId]);
+    if (!original) throw notFound("replyTo: no such message in this conversation");
+    return { replyToId: original.messageId, replyTo: replyPreview(original) };
+  }
+
   private async append(c: ConversationRecord, message: StoredMessage) {
     const at = messageIdTime(message.messageId);
-    const bucket = windowStart(at, c.bucketMs);
+    const bucket = bucketOf(c, message.messageId);
     const bucketKey = `${c.conversationId}@${bucket.getTime()}`;
     const indexBucket = !this.bucketsIndexed.has(bucketKey);
     const inbox = this.deps.conversations.inboxEntry(c, at);
@@ -111,7 +123,7 @@ export class MessageService {
     const page = found.slice(0, req.limit);
     const last = page.at(-1);
     return {
-      messages: page.map(toWire),
+      messages: await this.deps.views.forViewer(conversation, userId, page),
       nextCursor: found.length > req.limit && last ? encodeCursor({ m: last.messageId }) : null,
     };
   }
@@ -123,7 +135,11 @@ export class MessageService {
     );
     await this.requireMessage(conversation, req.after);
     const found = await this.walk(conversation, "newer", req.after, req.limit + 1);
-    return { messages: found.slice(0, req.limit).map(toWire), hasMore: found.length > req.limit };
+    const page = found.slice(0, req.limit);
+    return {
+      messages: await this.deps.views.forViewer(conversation, userId, page),
+      hasMore: found.length > req.limit,
+    };
   }
 
   /** Records how far the user has read, once the message is known to be in the conversation. */
@@ -142,7 +158,7 @@ export class MessageService {
     limit: number,
   ): Promise<StoredMessage[]> {
     const { messageRows } = this.deps;
-    const from = bound ? windowStart(messageIdTime(bound), c.bucketMs) : null;
+    const from = bound ? bucketOf(c, bound) : null;
     const found: StoredMessage[] = [];
     for await (const bucket of messageRows.buckets(c.conversationId, from, direction)) {
       const inFirst = from !== null && bucket.getTime() === from.getTime();
@@ -161,7 +177,7 @@ export class MessageService {
   }
 
   private async requireMessage(c: ConversationRecord, messageId: string) {
-    const bucket = windowStart(messageIdTime(messageId), c.bucketMs);
+    const bucket = bucketOf(c, messageId);
     if (!(await this.deps.messageRows.exists(c.conversationId, bucket, messageId))) {
       throw notFound("no such message in this conversation");
     }

@@ -1,10 +1,19 @@
 // Stored records as the protocol shows them: the one place that maps one to the other.
-import type { Conversation, Message } from "../../shared/protocol.js";
+import type { Conversation, Message, ReactionCount } from "../../shared/protocol.js";
 import type { ConversationRecord, StoredMessage } from "../storage/records.js";
 
-export const toWire = ({ recipientId: _, ...message }: StoredMessage): Message => message;
+export const toWire = (
+  { recipientId: _, replyToId: __, ...message }: StoredMessage,
+  reactions?: ReactionCount[],
+): Message => (reactions ? { ...message, reactions } : message);
 
-export function toConversation(r: ConversationRecord): Conversation {
+/** What the caller's reading adds to a conversation: their unread count and everyone's place. */
+export type Reading = Pick<Conversation, "unreadCount" | "readPositions">;
+
+/** A conversation nobody has read anything of, with nothing unread (a new one). */
+export const NOTHING_READ: Reading = { unreadCount: 0, readPositions: {} };
+
+export function toConversation(r: ConversationRecord, reading: Reading): Conversation {
   return {
     conversationId: r.conversationId,
     kind: r.kind,
@@ -12,5 +21,6 @@ export function toConversation(r: ConversationRecord): Conversation {
     ...(r.title ? { title: r.title } : {}),
     lastMessage: r.lastMessage,
     lastUpdated: r.lastUpdated.toISOString(),
+    ...reading,
   };
 }

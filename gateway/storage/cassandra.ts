@@ -78,6 +78,11 @@ export class Db {
     }
   }
 
+  /** Runs the statements concurrently; resolves once every one succeeded. */
+  async all(statements: Statement[]): Promise<void> {
+    await Promise.all(statements.map((s) => this.execute(s.query, s.params)));
+  }
+
   /** The first row of a query's answer, if any. */
   async first(query: string, params: Params): Promise<Row | null> {
     return (await this.execute(query, params)).first() ?? null;

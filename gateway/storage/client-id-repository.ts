@@ -1,7 +1,7 @@
 // messages_by_client_id: which message a sender's clientMsgId stands for, and whether it is stored.
 import cassandra from "cassandra-driver";
 import { messageIdTicks } from "../../shared/message-id.js";
-import type { Db } from "./cassandra.js";
+import type { Db, Statement } from "./cassandra.js";
 import type { ClientIdRecord, StoredMessage } from "./records.js";
 
 // Claim timestamps count down as message ids count up, in the ids' own 100 ns steps (ids made
@@ -53,6 +53,18 @@ export class ClientIdRepository {
         claimTimestamp(m.messageId, 0n),
       ],
     );
+  }
+
+  /**
+   * Clears the content a deleted message's record kept for retries, at the commit mark's
+   * timestamp: above the claim that wrote it, below any earlier attempt's claim.
+   */
+  forgetContent(m: Pick<StoredMessage, "senderId" | "clientMsgId" | "messageId">): Statement {
+    return {
+      query: `UPDATE messages_by_client_id USING TIMESTAMP ? SET content = ''
+              WHERE sender_id = ? AND client_msg_id = ?`,
+      params: [claimTimestamp(m.messageId, 1n), m.senderId, m.clientMsgId],
+    };
   }
 
   /** Marks the claim of `m` committed; a later attempt's claim cannot undo it. */

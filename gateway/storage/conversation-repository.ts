@@ -12,7 +12,13 @@ const str = (v: unknown) => String(v);
 const INBOX_KIND = { message: 0, created: 1 } as const;
 
 type TimeUuid = { toString(): string; getDate(): Date };
-type SummaryCell = { message_id: TimeUuid; sender_id: unknown; content: string };
+type SummaryCell = {
+  message_id: TimeUuid;
+  sender_id: unknown;
+  content: string;
+  edited_at: Date | null;
+  deleted: boolean | null;
+};
 
 /** The newest message: one cell since migration 005, separate columns in rows written before. */
 function lastMessageOf(r: Row): MessageSummary | null {
@@ -23,6 +29,8 @@ function lastMessageOf(r: Row): MessageSummary | null {
       senderId: str(cell.sender_id),
       content: cell.content,
       sentAt: cell.message_id.getDate().toISOString(),
+      ...(cell.edited_at ? { editedAt: cell.edited_at.toISOString() } : {}),
+      ...(cell.deleted ? { deleted: true as const } : {}),
     };
   }
   const id = r.get("last_message_id") as TimeUuid | null;
@@ -87,17 +95,24 @@ export class ConversationRepository {
   }
 
   /**
-   * Records a message as the newest. Written at the message id's own 100 ns timestamp (only ever
-   * written so), so the newest message wins whatever order the writes arrive in, and as one cell,
-   * so two writes never mix their columns.
+   * Records a message (at `version`: its edits and deletion) as the newest. Written at the message
+   * id's own 100 ns timestamp plus the version (only ever written so), so the newest message, and
+   * of it the latest state, wins whatever order the writes arrive in; and as one cell, so two
+   * writes never mix their columns.
    */
-  lastMessage(conversationId: string, m: MessageSummary): Statement {
+  lastMessage(conversationId: string, m: MessageSummary, version = 0): Statement {
     return {
       query:
         "UPDATE conversations USING TIMESTAMP ? SET last_message = ? WHERE conversation_id = ?",
       params: [
-        cassandra.types.Long.fromString(String(messageIdTicks(m.messageId))),
-        { message_id: m.messageId, sender_id: m.senderId, content: m.content },
+        cassandra.types.Long.fromString(String(messageIdTicks(m.messageId) + BigInt(version))),
+        {
+          message_id: m.messageId,
+          sender_id: m.senderId,
+          content: m.content,
+          edited_at: m.editedAt ? new Date(m.editedAt) : null,
+          deleted: m.deleted ?? null,
+        },
         conversationId,
       ],
     };
@@ -112,7 +127,7 @@ export class ConversationRepository {
   }
 
   async addInboxRows(entry: InboxEntry) {
-    await Promise.all(this.inboxInserts(entry).map((s) => this.db.execute(s.query, s.params)));
+    await this.db.all(this.inboxInserts(entry));
   }
 
   /**
@@ -170,6 +185,15 @@ export class ConversationRepository {
        WHERE conversation_id = ? AND user_id = ?`,
       [writeMicros, messageId, readAt, conversationId, userId],
     );
+  }
+
+  /** Every participant's read position that is stored: user id -> message id. */
+  async readPositions(conversationId: string): Promise<Record<string, string>> {
+    const rs = await this.db.execute(
+      "SELECT user_id, message_id FROM read_positions WHERE conversation_id = ?",
+      [conversationId],
+    );
+    return Object.fromEntries(rs.rows.map((r) => [str(r.get("user_id")), str(r.get("message_id"))]));
   }
 
   async readPosition(conversationId: string, userId: string): Promise<string | null> {

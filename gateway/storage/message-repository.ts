@@ -1,14 +1,30 @@
-// messages_by_conversation and its bucket index: the message rows and the history reads.
+// messages_by_conversation and its bucket index: the message rows, their later states (edits,
+// deletion) and the history reads.
+import cassandra from "cassandra-driver";
+import { messageIdTicks } from "../../shared/message-id.js";
 import type { Db, Row, Statement } from "./cassandra.js";
-import type { StoredMessage } from "./records.js";
+import type { MessageState, StoredMessage } from "./records.js";
 
 const str = (v: unknown) => String(v);
+
+/**
+ * A row's write timestamp at `version`: the message id's microsecond plus the version, so a later
+ * state always outranks an earlier one (see cql/007_message_changes.cql).
+ */
+const versionMicros = (messageId: string, version: number) =>
+  cassandra.types.Long.fromString(String(messageIdTicks(messageId) / 10n + BigInt(version)));
+
+/** What the unread count needs of a message, without its content. */
+export type MessageMark = { messageId: string; senderId: string; deleted: boolean };
 
 export type Direction = "older" | "newer";
 
 function toMessage(r: Row, conversationId: string): StoredMessage {
   const id = r.get("message_id") as { toString(): string; getDate(): Date };
   const recipient = r.get("recipient_id");
+  const version = r.get("version") as number | null;
+  const editedAt = r.get("edited_at") as Date | null;
+  const replyTo = r.get("reply_to");
   return {
     conversationId,
     messageId: id.toString(),
@@ -16,19 +32,30 @@ function toMessage(r: Row, conversationId: string): StoredMessage {
     clientMsgId: r.get("client_msg_id") as string,
     content: r.get("content") as string,
     sentAt: id.getDate().toISOString(),
+    ...(version ? { version } : {}),
+    ...(editedAt ? { editedAt: editedAt.toISOString() } : {}),
+    ...(r.get("deleted") === true ? { deleted: true as const } : {}),
     ...(recipient ? { recipientId: str(recipient) } : {}),
+    ...(replyTo ? { replyToId: str(replyTo) } : {}),
   };
 }
 
 export class MessageRepository {
   constructor(private readonly db: Db) {}
 
+  /** The message's first state (version 0). */
   insert(m: StoredMessage, bucket: Date): Statement {
     // Absent columns are left unset rather than written as null, which would be a tombstone.
-    const [columns, values] = m.recipientId ? [", recipient_id", [m.recipientId]] : ["", []];
+    const optional = (
+      [
+        ["recipient_id", m.recipientId],
+        ["reply_to", m.replyToId],
+      ] as const
+    ).filter(([, value]) => value !== undefined);
+    const columns = optional.map(([column]) => `, ${column}`).join("");
     return {
       query: `INSERT INTO messages_by_conversation (conversation_id, bucket, message_id, sender_id, client_msg_id, content${columns})
-              VALUES (?, ?, ?, ?, ?, ?${values.length ? ", ?" : ""})`,
+              VALUES (?, ?, ?, ?, ?, ?${", ?".repeat(optional.length)}) USING TIMESTAMP ?`,
       params: [
         m.conversationId,
         bucket,
@@ -36,9 +63,39 @@ export class MessageRepository {
         m.senderId,
         m.clientMsgId,
         m.content,
-        ...values,
+        ...optional.map(([, value]) => value),
+        versionMicros(m.messageId, 0),
       ],
     };
+  }
+
+  /** A later state: an edit (content, editedAt) or the deletion (content '', deleted). */
+  setState(conversationId: string, bucket: Date, messageId: string, state: MessageState): Statement {
+    return state.deleted
+      ? {
+          query: `UPDATE messages_by_conversation USING TIMESTAMP ? SET content = '', deleted = true, version = ?
+                  WHERE conversation_id = ? AND bucket = ? AND message_id = ?`,
+          params: [
+            versionMicros(messageId, state.version),
+            state.version,
+            conversationId,
+            bucket,
+            messageId,
+          ],
+        }
+      : {
+          query: `UPDATE messages_by_conversation USING TIMESTAMP ? SET content = ?, edited_at = ?, version = ?
+                  WHERE conversation_id = ? AND bucket = ? AND message_id = ?`,
+          params: [
+            versionMicros(messageId, state.version),
+            state.content,
+            state.editedAt ? new Date(state.editedAt) : null,
+            state.version,
+            conversationId,
+            bucket,
+            messageId,
+          ],
+        };
   }
 
   addBucket(conversationId: string, bucket: Date): Statement {
@@ -99,5 +156,33 @@ export class MessageRepository {
       [conversationId, bucket, messageId],
     );
     return rs.rowLength > 0;
+  }
+
+  /** The messages of one bucket among `messageIds`, in no particular order. */
+  async find(conversationId: string, bucket: Date, messageIds: string[]): Promise<StoredMessage[]> {
+    const rs = await this.db.execute(
+      "SELECT * FROM messages_by_conversation WHERE conversation_id = ? AND bucket = ? AND message_id IN ?",
+      [conversationId, bucket, messageIds],
+    );
+    return rs.rows.map((r) => toMessage(r, conversationId));
+  }
+
+  /** One bucket's messages after `after` (exclusive; none: all), newest first, without content. */
+  async marks(
+    conversationId: string,
+    bucket: Date,
+    after: string | null,
+    limit: number,
+  ): Promise<MessageMark[]> {
+    const rs = await this.db.execute(
+      `SELECT message_id, sender_id, deleted FROM messages_by_conversation
+       WHERE conversation_id = ? AND bucket = ?${after ? " AND message_id > ?" : ""} LIMIT ?`,
+      [conversationId, bucket, ...(after ? [after] : []), limit],
+    );
+    return rs.rows.map((r) => ({
+      messageId: str(r.get("message_id")),
+      senderId: str(r.get("sender_id")),
+      deleted: r.get("deleted") === true,
+    }));
   }
 }

@@ -6,7 +6,7 @@
 // rows again and completes it. A logged batch would make the rows atomic, but its batch log
 // must reach two other replicas: until a dead node is convicted, every batch timed out on a
 // 3-node cluster (docs/performance.md), where separate writes at LOCAL_QUORUM do not.
-import type { Db, Statement } from "./cassandra.js";
+import type { Db } from "./cassandra.js";
 import type { ConversationRepository } from "./conversation-repository.js";
 import type { MessageRepository } from "./message-repository.js";
 import type { MessageAppend } from "./records.js";
@@ -28,7 +28,7 @@ export class MessageStore {
   /** The message row and the index rows that lead to it. */
   async storeMessage({ message: m, bucket, indexBucket, inbox }: MessageAppend): Promise<void> {
     const { messages, conversations } = this.tables;
-    await this.run([
+    await this.db.all([
       ...(indexBucket ? [messages.addBucket(m.conversationId, bucket)] : []),
       ...(inbox ? conversations.inboxInserts(inbox) : []),
       messages.insert(m, bucket),
@@ -37,10 +37,6 @@ export class MessageStore {
 
   /** The conversation's newest message: written once the message itself is stored. */
   async storePreview({ message: m }: MessageAppend): Promise<void> {
-    await this.run([this.tables.conversations.lastMessage(m.conversationId, m)]);
-  }
-
-  private async run(statements: Statement[]) {
-    await Promise.all(statements.map((s) => this.db.execute(s.query, s.params)));
+    await this.db.all([this.tables.conversations.lastMessage(m.conversationId, m)]);
   }
 }

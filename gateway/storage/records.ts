@@ -12,8 +12,14 @@ export type ConversationRecord = {
   lastMessage: MessageSummary | null;
 };
 
-/** A stored message and where it lives. */
-export type StoredMessage = Message & { recipientId?: string };
+/**
+ * A stored message: the wire message without what is read from other rows (reactions; the
+ * preview of the message it answers, which may be attached), plus what only storage keeps.
+ */
+export type StoredMessage = Omit<Message, "reactions"> & { recipientId?: string; replyToId?: string };
+
+/** A later state of a message's row: an edit, or its deletion. */
+export type MessageState = Pick<Message, "content" | "editedAt" | "deleted"> & { version: number };
 
 /**
  * A conversation's entry in a user's inbox slot: `message` when it had a message in the slot (at:

@@ -9,8 +9,8 @@ import type { Metrics } from "../http/metrics.js";
 import type { Limits } from "../limits/limits.js";
 import type { Logger } from "../logger.js";
 import type { ConversationService } from "../services/conversation-service.js";
+import type { MessageChangeService } from "../services/message-change-service.js";
 import type { MessageService } from "../services/message-service.js";
-import { toConversation } from "../services/wire.js";
 import type { RequestGate } from "./request-gate.js";
 import type { GatewaySocket } from "./types.js";
 
@@ -23,7 +23,11 @@ type Route<E extends RequestEvent> = (
   req: ValidRequest<E>,
 ) => Promise<RequestSuccess<E>>;
 
-export type Services = { messages: MessageService; conversations: ConversationService };
+export type Services = {
+  messages: MessageService;
+  changes: MessageChangeService;
+  conversations: ConversationService;
+};
 
 /** The payload's size as JSON; what cannot be measured counts as too large. */
 function encodedBytes(payload: unknown): number {
@@ -105,7 +109,7 @@ export function registerRequestHandlers(
     );
   }
 
-  const { messages, conversations } = services;
+  const { messages, changes, conversations } = services;
   on("message:send", async (c, req) => {
     const message = await messages.send(c.userId, req, c.socketId);
     metrics.messagesSentTotal.inc();
@@ -115,7 +119,10 @@ export function registerRequestHandlers(
   on("history:since", (c, req) => messages.since(c.userId, req));
   on("conversations:list", (c, req) => conversations.list(c.userId, req.limit, req.cursor));
   on("conversation:open", async (c, req) => ({
-    conversation: toConversation(await conversations.openDirect(c.userId, req.peerId)),
+    conversation: await conversations.view(
+      await conversations.openDirect(c.userId, req.peerId),
+      c.userId,
+    ),
   }));
   on("conversation:create", async (c, req) => ({
     conversation: await conversations.createGroup(c.userId, req.participantIds, req.title),
@@ -128,4 +135,9 @@ export function registerRequestHandlers(
     await conversations.typing(c.userId, req);
     return {};
   });
+  on("message:edit", (c, req) => changes.edit(c.userId, req, c.socketId));
+  on("message:delete", (c, req) => changes.delete(c.userId, req, c.socketId));
+  on("reaction:add", (c, req) => changes.react(c.userId, req, true, c.socketId));
+  on("reaction:remove", (c, req) => changes.react(c.userId, req, false, c.socketId));
+  on("changes:since", (c, req) => changes.since(c.userId, req));
 }

@@ -8,6 +8,9 @@ import type {
   ConnectErrorData,
   Conversation,
   Message,
+  MessageDeletedEvent,
+  MessageEditedEvent,
+  ReactionEvent,
   ReceiptEvent,
   RequestEvent,
   RequestPayload,
@@ -37,8 +40,19 @@ export type ChatClientEvents = {
   receipt: ReceiptEvent;
   typing: TypingEvent;
   conversation: Conversation;
-  /** A catch-up after a (re)connection finished; `messages` of them were missed. */
-  synced: { messages: number };
+  /** A message was edited (live). */
+  edited: MessageEditedEvent;
+  /** A message was deleted for everyone (live). */
+  deleted: MessageDeletedEvent;
+  /** A reaction was added or removed (live). */
+  reaction: ReactionEvent;
+  /**
+   * A message's current state, from a catch-up: it changed (edited, deleted, reacted to) while
+   * events could have been missed. Replaces a held copy whose `version` is not higher.
+   */
+  changed: Message;
+  /** A catch-up after a (re)connection finished: `messages` were missed, `changes` re-read. */
+  synced: { messages: number; changes: number };
 };
 
 export type SendInput = { content: string; clientMsgId?: string } & (
@@ -111,6 +125,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     s.on("message:new", (m) => this.accept(m));
     s.on("receipt", (r) => this.emit("receipt", r));
     s.on("typing", (t) => this.emit("typing", t));
+    s.on("message:edited", (e) => this.emit("edited", e));
+    s.on("message:deleted", (e) => this.emit("deleted", e));
+    s.on("reaction", (e) => this.emit("reaction", e));
     s.on("conversation:new", (c) => {
       this.trackConversation(c);
       this.emit("conversation", c);
@@ -273,6 +290,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
 
   private async catchUp(from: Map<string, string | null>, run: number) {
     let missed = 0;
+    let changes = 0;
     for (const [conversationId, start] of from) {
       for (let attempt = 0; ; attempt++) {
         if (run !== this.catchUps) return; // a newer catch-up covers what is left
@@ -280,6 +298,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
           // After a failed attempt, from what that attempt already passed on.
           const after = attempt === 0 ? start : (this.cursors.get(conversationId) ?? null);
           missed += await this.catchUpConversation(conversationId, after);
+          // Changes can touch any older message: re-read those changed since the client last
+          // had the conversation whole (nothing to do when all of it was just read).
+          if (start !== null) changes += await this.catchUpChanges(conversationId, start);
           break;
         } catch (err) {
           // Refused (e.g. NOT_FOUND): asking again would not help; live messages still come.
@@ -295,7 +316,22 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       if (held) this.advance(conversationId, held);
       this.deferred.delete(conversationId);
     }
-    this.emit("synced", { messages: missed });
+    this.emit("synced", { messages: missed, changes });
+  }
+
+  /** Passes on the messages changed since shortly before `since`; returns how many. */
+  private async catchUpChanges(conversationId: string, since: string) {
+    const after = minMessageIdAt(messageIdTime(since) - CATCH_UP_OVERLAP_MS);
+    const limit = this.options.catchUpPageSize ?? 100;
+    let changed = 0;
+    let cursor: string | undefined;
+    do {
+      const page = await this.call("changes:since", { conversationId, after, cursor, limit });
+      page.messages.forEach((m) => this.emit("changed", m));
+      changed += page.messages.length;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return changed;
   }
 
   /** Passes on the messages after `after`, oldest first; returns how many were new. */

@@ -1,0 +1,37 @@
+// A user's unread count in a conversation, read from the message rows rather than kept by a write
+// per recipient per message: the others' messages after the user's read position, newest first,
+// stopping at the user's own newest message (sending implies having read what came before).
+import { MAX_UNREAD } from "../../shared/limits.js";
+import { compareMessageIds } from "../../shared/message-id.js";
+import type { MessageRepository } from "../storage/message-repository.js";
+import type { ConversationRecord } from "../storage/records.js";
+import { bucketOf } from "./ids.js";
+
+/** Rows read at most per count: past this many (deleted ones included) the count is capped. */
+const MAX_SCANNED = 5 * MAX_UNREAD;
+
+export async function countUnread(
+  rows: MessageRepository,
+  c: ConversationRecord,
+  userId: string,
+  position: string | null,
+): Promise<number> {
+  const last = c.lastMessage;
+  if (!last || last.senderId === userId) return 0;
+  if (position && compareMessageIds(last.messageId, position) <= 0) return 0;
+  const from = position ? bucketOf(c, position).getTime() : null;
+  let unread = 0;
+  let scanned = 0;
+  for await (const bucket of rows.buckets(c.conversationId, null, "older")) {
+    if (from !== null && bucket.getTime() < from) break;
+    const after = bucket.getTime() === from ? position : null;
+    const marks = await rows.marks(c.conversationId, bucket, after, MAX_SCANNED - scanned);
+    for (const m of marks) {
+      if (m.senderId === userId) return unread;
+      if (!m.deleted && ++unread >= MAX_UNREAD) return MAX_UNREAD;
+    }
+    scanned += marks.length;
+    if (scanned >= MAX_SCANNED) return MAX_UNREAD;
+  }
+  return unread;
+}
