@@ -53,7 +53,17 @@ describe("authorization: every request checks participation", function () {
     ]);
     strangers = await Promise.all(cluster.nodes.map((n) => cluster.connect(n, mallory)));
     events = [a, b, c].flatMap((s, i) =>
-      (["message:new", "receipt", "typing", "conversation:new"] as const).map((name) => ({
+      (
+        [
+          "message:new",
+          "receipt",
+          "typing",
+          "conversation:new",
+          "message:edited",
+          "message:deleted",
+          "reaction",
+        ] as const
+      ).map((name) => ({
         name: `${name} at ${"abc"[i]}`,
         seen: collect(s, name) as unknown[],
       })),
@@ -131,6 +141,26 @@ describe("authorization: every request checks participation", function () {
     }
   });
 
+  it("edits, deletions, reactions, replies and change feeds on leaked ids are NOT_FOUND", async () => {
+    for (const m of sent) {
+      const ref = { conversationId: m.conversationId, messageId: m.messageId };
+      await refusedEverywhere("message:edit", { ...ref, content: "defaced" });
+      await refusedEverywhere("message:delete", ref);
+      await refusedEverywhere("reaction:add", { ...ref, emoji: "💩" });
+      await refusedEverywhere("reaction:remove", { ...ref, emoji: "💩" });
+      await refusedEverywhere("changes:since", {
+        conversationId: m.conversationId,
+        after: m.messageId,
+      });
+      await refusedEverywhere("message:send", {
+        conversationId: m.conversationId,
+        clientMsgId: `r-${m.messageId}`,
+        content: "re",
+        replyTo: m.messageId,
+      });
+    }
+  });
+
   it("made-up ids are NOT_FOUND, never anything else", async () => {
     const made = [newUserId(), directConversationId(alice, newUserId())];
     for (const conversationId of made) {
@@ -139,6 +169,11 @@ describe("authorization: every request checks participation", function () {
       await refusedEverywhere("message:read", { conversationId, messageId: timeUuid() });
       await refusedEverywhere("typing", { conversationId, typing: false });
       await refusedEverywhere("message:send", { conversationId, clientMsgId: "x", content: "x" });
+      const ref = { conversationId, messageId: timeUuid() };
+      await refusedEverywhere("message:edit", { ...ref, content: "x" });
+      await refusedEverywhere("message:delete", ref);
+      await refusedEverywhere("reaction:add", { ...ref, emoji: "👍" });
+      await refusedEverywhere("changes:since", { conversationId, after: timeUuid() });
     }
   });
 
@@ -153,6 +188,10 @@ describe("authorization: every request checks participation", function () {
             ["message:read", { conversationId, messageId: sent[0]!.messageId }],
             ["typing", { conversationId, typing: true }],
             ["message:send", { conversationId, clientMsgId: "probe", content: "probe" }],
+            ["message:edit", { conversationId, messageId: sent[0]!.messageId, content: "x" }],
+            ["message:delete", { conversationId, messageId: sent[0]!.messageId }],
+            ["reaction:add", { conversationId, messageId: sent[0]!.messageId, emoji: "👍" }],
+            ["changes:since", { conversationId, after: sent[0]!.messageId }],
           ] as const
         ).map(([event, payload]) => raw(strangers[0]!, event, payload)),
       );

@@ -122,7 +122,12 @@ export class MessageChangeService {
       found.push(...rows);
     }
     // Latest change last: a message changed twice in the page is listed once, at its last.
-    const order = [...new Map(found.map((f) => [f.messageId, f.changeId])).keys()];
+    const latest = new Set<string>();
+    for (const { messageId } of found) {
+      latest.delete(messageId);
+      latest.add(messageId);
+    }
+    const order = [...latest];
     const stored = new Map((await this.deps.views.find(c, order)).map((m) => [m.messageId, m]));
     const messages = order.flatMap((id) => stored.get(id) ?? []);
     const last = found.at(-1);
