@@ -194,6 +194,53 @@ describe("client library", () => {
     expect(page.messages.filter((m) => m.content === "sent while down")).to.have.length(1);
   });
 
+  it("after its node restarts, re-reads the messages edited, deleted and reacted to meanwhile", async () => {
+    const [a, b] = await cluster.start(2);
+    const [alice, bob] = [newUserId(), newUserId()];
+    const c = client(a!.url, alice);
+    // The page's model: messages by id, each replaced by a newer state.
+    const shown = new Map<string, Message>();
+    c.on("message", (m) => void shown.set(m.messageId, m));
+    c.on("changed", (m) => {
+      const held = shown.get(m.messageId);
+      if (!held || (held.version ?? 0) <= (m.version ?? 0)) shown.set(m.messageId, m);
+    });
+    let synced = 0;
+    c.on("synced", () => synced++);
+    await c.connect();
+    const peer = await cluster.connect(b!, bob);
+    const { conversation } = await c.request("conversation:open", { peerId: bob });
+    const conversationId = conversation.conversationId;
+    const said = await Promise.all(
+      ["one", "two", "three"].map(
+        async (content) =>
+          (await ok(peer, "message:send", { conversationId, clientMsgId: content, content }))
+            .message,
+      ),
+    );
+    await eventually(() => shown.size === 3, 5000, "the live messages");
+
+    await cluster.stopNode(a!);
+    await eventually(() => c.status === "reconnecting", 5000, "reconnecting");
+    const ref = (m: Message) => ({ conversationId, messageId: m.messageId });
+    await ok(peer, "message:edit", { ...ref(said[0]!), content: "one, edited" });
+    await ok(peer, "message:delete", ref(said[1]!));
+    await ok(peer, "reaction:add", { ...ref(said[2]!), emoji: "👀" });
+    const syncedBefore = synced;
+    await cluster.start(1, { PORT: String(a!.port) });
+    await eventually(() => synced > syncedBefore, 10_000, "the catch-up");
+
+    const stored = (await c.request("history:fetch", { conversationId })).messages;
+    expect([...shown.values()]).to.have.deep.members(stored);
+    expect(
+      stored.map((m) => [m.content, m.deleted ?? false, m.reactions ?? []]),
+    ).to.have.deep.members([
+      ["one, edited", false, []],
+      ["", true, []],
+      ["three", false, [{ emoji: "👀", count: 1, me: false }]],
+    ]);
+  });
+
   it("passes a message on once however often it arrives", async () => {
     const [a] = await cluster.start(1);
     const [alice, bob] = [newUserId(), newUserId()];
