@@ -145,7 +145,11 @@ export type ReceiptEvent = {
   readAt: string;
 };
 export type TypingEvent = { conversationId: string; userId: string; typing: boolean };
-export type MessageEditedEvent = MessageRef & { content: string; editedAt: string; version: number };
+export type MessageEditedEvent = MessageRef & {
+  content: string;
+  editedAt: string;
+  version: number;
+};
 export type MessageDeletedEvent = MessageRef & { version: number };
 /** A user's reaction was added or removed; `count` is that emoji's count just after. */
 export type ReactionEvent = MessageRef & {

@@ -71,7 +71,10 @@ export class MessageChangeService {
     const { conversationId, messageId } = m;
     this.deps.fanOut.messageChanged(
       c.participantIds,
-      { event: "message:deleted", payload: { conversationId, messageId, version: DELETED_VERSION } },
+      {
+        event: "message:deleted",
+        payload: { conversationId, messageId, version: DELETED_VERSION },
+      },
       socketId,
     );
     return this.answer(c, userId, deleted);

@@ -13,7 +13,11 @@ export function replyPreview(original: StoredMessage): ReplyPreview {
   const { messageId, senderId } = original;
   return original.deleted
     ? { messageId, senderId, preview: "", deleted: true }
-    : { messageId, senderId, preview: [...original.content].slice(0, REPLY_PREVIEW_CHARS).join("") };
+    : {
+        messageId,
+        senderId,
+        preview: [...original.content].slice(0, REPLY_PREVIEW_CHARS).join(""),
+      };
 }
 
 function countReactions(rows: ReactionRow[], viewerId: string): ReactionCount[] {
@@ -76,7 +80,12 @@ export class MessageViews {
   }
 
   private async reactionsOf(c: ConversationRecord, messages: StoredMessage[]) {
-    const groups = [...byBucket(c, messages.map((m) => m.messageId))];
+    const groups = [
+      ...byBucket(
+        c,
+        messages.map((m) => m.messageId),
+      ),
+    ];
     const found = await Promise.all(
       groups.map(([bucket, ids]) => {
         const sorted = ids.sort(compareMessageIds);

@@ -193,7 +193,9 @@ export class ConversationRepository {
       "SELECT user_id, message_id FROM read_positions WHERE conversation_id = ?",
       [conversationId],
     );
-    return Object.fromEntries(rs.rows.map((r) => [str(r.get("user_id")), str(r.get("message_id"))]));
+    return Object.fromEntries(
+      rs.rows.map((r) => [str(r.get("user_id")), str(r.get("message_id"))]),
+    );
   }
 
   async readPosition(conversationId: string, userId: string): Promise<string | null> {

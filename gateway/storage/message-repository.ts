@@ -70,7 +70,12 @@ export class MessageRepository {
   }
 
   /** A later state: an edit (content, editedAt) or the deletion (content '', deleted). */
-  setState(conversationId: string, bucket: Date, messageId: string, state: MessageState): Statement {
+  setState(
+    conversationId: string,
+    bucket: Date,
+    messageId: string,
+    state: MessageState,
+  ): Statement {
     return state.deleted
       ? {
           query: `UPDATE messages_by_conversation USING TIMESTAMP ? SET content = '', deleted = true, version = ?

@@ -16,7 +16,10 @@ export type ConversationRecord = {
  * A stored message: the wire message without what is read from other rows (reactions; the
  * preview of the message it answers, which may be attached), plus what only storage keeps.
  */
-export type StoredMessage = Omit<Message, "reactions"> & { recipientId?: string; replyToId?: string };
+export type StoredMessage = Omit<Message, "reactions"> & {
+  recipientId?: string;
+  replyToId?: string;
+};
 
 /** A later state of a message's row: an edit, or its deletion. */
 export type MessageState = Pick<Message, "content" | "editedAt" | "deleted"> & { version: number };
