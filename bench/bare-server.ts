@@ -26,7 +26,7 @@ const io = new Server<
 >(http, {
   // The variants bench/options.ts can compare: REDIS_ADAPTER as the gateway reads it, and the
   // msgpack parser, which the gateway cannot use without changing the wire contract.
-  adapter: redisAdapter(config.redis.adapter, pub, sub),
+  adapter: redisAdapter(config.redis, pub, sub),
   ...(process.env.BENCH_PARSER === "msgpack" ? { parser: msgpackParser } : {}),
   serveClient: false,
 });

@@ -49,7 +49,9 @@ const noFanOut: FanOut = {
   receipt: () => undefined,
   typing: () => undefined,
   conversationNew: () => undefined,
-  messageChanged: () => undefined,
+  notify: () => undefined,
+  conversationChanged: async () => undefined,
+  onConversationChanged: () => undefined,
 };
 
 /** N groups of the user and one peer, created and then active over N/10 hours, newest now. */

@@ -18,6 +18,7 @@ export const BUDGET_KINDS = [
   "send",
   "change",
   "create",
+  "member",
   "open",
   "read",
   "typing",
@@ -76,6 +77,10 @@ const envSchema = z
     // Default: classic on one Redis, sharded on a Redis Cluster (docs/performance.md, "Fan-out
     // cost by node count").
     REDIS_ADAPTER: z.enum(["classic", "sharded"]).optional(),
+    REDIS_CHANNEL_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,64}$/, "1-64 characters of [A-Za-z0-9_.:-]")
+      .default("socket.io"),
     MESSAGE_BUCKET_MS: int(1, 2_147_483_647).default(86_400_000),
     INBOX_SLOT_MS: int(1, 2_147_483_647).default(3_600_000),
     FANOUT_REPLAY_BACKLOG: int(1, 10_000_000).default(20_000),
@@ -87,6 +92,7 @@ const envSchema = z
     RATE_LIMIT_SEND: budget.prefault("60/10"),
     RATE_LIMIT_CHANGE: budget.prefault("60/10"),
     RATE_LIMIT_CREATE: budget.prefault("20/60"),
+    RATE_LIMIT_MEMBER: budget.prefault("60/60"),
     RATE_LIMIT_OPEN: budget.prefault("60/60"),
     RATE_LIMIT_READ: budget.prefault("120/10"),
     RATE_LIMIT_TYPING: budget.prefault("60/10"),
@@ -156,6 +162,8 @@ export type Config = {
     clusterNodes?: { host: string; port: number }[];
     connectTimeoutS: number;
     adapter: "classic" | "sharded";
+    /** Names the adapter's channels: one deployment's nodes share it (requests wait for all). */
+    channelPrefix: string;
   };
   storage: { messageBucketMs: number; inboxSlotMs: number };
   /** Broadcasts a node keeps to send again after a Redis outage; past it, recipients catch up. */
@@ -219,6 +227,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       }),
       connectTimeoutS: e.REDIS_CONNECT_TIMEOUT_S,
       adapter: e.REDIS_ADAPTER ?? (e.REDIS_CLUSTER_NODES ? "sharded" : "classic"),
+      channelPrefix: e.REDIS_CHANNEL_PREFIX,
     },
     storage: { messageBucketMs: e.MESSAGE_BUCKET_MS, inboxSlotMs: e.INBOX_SLOT_MS },
     fanOutReplayBacklog: e.FANOUT_REPLAY_BACKLOG,
@@ -231,6 +240,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         send: e.RATE_LIMIT_SEND,
         change: e.RATE_LIMIT_CHANGE,
         create: e.RATE_LIMIT_CREATE,
+        member: e.RATE_LIMIT_MEMBER,
         open: e.RATE_LIMIT_OPEN,
         read: e.RATE_LIMIT_READ,
         typing: e.RATE_LIMIT_TYPING,

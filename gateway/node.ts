@@ -16,6 +16,7 @@ import { StartupError } from "./errors.js";
 import { createLogger, type Logger } from "./logger.js";
 import { ConversationService } from "./services/conversation-service.js";
 import { SendIdempotency } from "./services/idempotency.js";
+import { MembershipService } from "./services/membership-service.js";
 import { MessageChangeService } from "./services/message-change-service.js";
 import { MessageService } from "./services/message-service.js";
 import { MessageViews } from "./services/message-view.js";
@@ -101,7 +102,7 @@ export async function startGateway(
   }
 
   const io: GatewayServer = new Server(http, {
-    adapter: redisAdapter(config.redis.adapter, pub, sub),
+    adapter: redisAdapter(config.redis, pub, sub),
     // Frames above this close the connection in the transport before any handler runs; it is
     // above the largest valid request, so an oversized request is answered PAYLOAD_TOO_LARGE
     // (request-handlers.ts) on a socket that stays open.
@@ -137,6 +138,7 @@ export async function startGateway(
     conversations,
     fanOut,
   });
+  fanOut.onConversationChanged((id) => conversations.forget(id));
   const changes = new MessageChangeService({
     store: new MessageChangeStore(db, {
       messages: messageRows,
@@ -161,7 +163,12 @@ export async function startGateway(
     verify: createTokenVerifier(config.jwt),
     isReady: () => ready,
     limits,
-    services: { messages, changes, conversations },
+    services: {
+      messages,
+      changes,
+      conversations,
+      members: new MembershipService({ conversations, messages, fanOut }),
+    },
     gate,
     sendBufferLimitBytes: config.sendBufferLimitBytes,
     metrics,

@@ -24,6 +24,15 @@ export type ReplyPreview = {
   deleted?: true;
 };
 
+/** What a system message records: a change of a group's members or title, made by its sender. */
+export type SystemEvent = {
+  action: "added" | "removed" | "left" | "renamed";
+  /** Who was added or removed, or who left; empty for a rename. */
+  userIds: string[];
+  /** The new title, for a rename. */
+  title?: string;
+};
+
 /** One emoji's reactions to a message: how many users, and whether the caller is one of them. */
 export type ReactionCount = { emoji: string; count: number; me: boolean };
 
@@ -42,6 +51,8 @@ export type Message = {
   replyTo?: ReplyPreview;
   /** In answers only (events carry their own changes); absent when there are none. */
   reactions?: ReactionCount[];
+  /** Present on the messages the gateway writes for a membership change or a rename. */
+  system?: SystemEvent;
 };
 
 export type MessageSummary = Pick<Message, "messageId" | "senderId" | "content" | "sentAt"> &
@@ -54,6 +65,8 @@ export type Conversation = {
   kind: ConversationKind;
   participantIds: string[];
   title?: string;
+  /** Groups: the member who may add, remove and rename. */
+  adminId?: string;
   lastMessage: MessageSummary | null;
   lastUpdated: string;
   /** The caller's unread messages (others', not deleted, after their read position), up to MAX_UNREAD. */
@@ -81,6 +94,10 @@ export type ConversationOpenRequest = { peerId: string };
 export type ConversationCreateRequest = { participantIds: string[]; title?: string };
 export type MessageReadRequest = { conversationId: string; messageId: string };
 export type TypingRequest = { conversationId: string; typing: boolean };
+export type ConversationRef = { conversationId: string };
+export type MembersAddRequest = ConversationRef & { userIds: string[] };
+export type MemberRemoveRequest = ConversationRef & { userId: string };
+export type RenameRequest = ConversationRef & { title: string };
 export type MessageRef = { conversationId: string; messageId: string };
 export type MessageEditRequest = MessageRef & { content: string };
 export type ReactionRequest = MessageRef & { emoji: string };
@@ -124,6 +141,10 @@ export interface ClientToServerEvents {
   "reaction:add": (req: ReactionRequest, ack: (a: MessageAnswer) => void) => void;
   "reaction:remove": (req: ReactionRequest, ack: (a: MessageAnswer) => void) => void;
   "changes:since": (req: ChangesSinceRequest, ack: (a: ChangesSinceAnswer) => void) => void;
+  "conversation:add": (req: MembersAddRequest, ack: (a: ConversationAnswer) => void) => void;
+  "conversation:remove": (req: MemberRemoveRequest, ack: (a: ConversationAnswer) => void) => void;
+  "conversation:rename": (req: RenameRequest, ack: (a: ConversationAnswer) => void) => void;
+  "conversation:leave": (req: ConversationRef, ack: (a: EmptyAnswer) => void) => void;
 }
 
 export type RequestEvent = keyof ClientToServerEvents;
@@ -145,6 +166,13 @@ export type ReceiptEvent = {
   readAt: string;
 };
 export type TypingEvent = { conversationId: string; userId: string; typing: boolean };
+/** A group's members, admin or title changed: its facts as they are now. */
+export type ConversationUpdatedEvent = Pick<
+  Conversation,
+  "conversationId" | "kind" | "participantIds" | "title" | "adminId"
+>;
+/** The user is no longer a member: removed by `by`, or left (`by` is themself). */
+export type ConversationRemovedEvent = ConversationRef & { by: string };
 export type MessageEditedEvent = MessageRef & {
   content: string;
   editedAt: string;
@@ -167,13 +195,18 @@ export interface ServerToClientEvents {
   "message:edited": (event: MessageEditedEvent) => void;
   "message:deleted": (event: MessageDeletedEvent) => void;
   reaction: (event: ReactionEvent) => void;
+  "conversation:updated": (event: ConversationUpdatedEvent) => void;
+  "conversation:removed": (event: ConversationRemovedEvent) => void;
   "session:expired": () => void;
   /** Live events to this socket were lost (a fan-out replay was not whole): catch up from storage. */
   "sync:required": (event: { reason: "replayIncomplete" }) => void;
 }
 
-// Nodes talk to each other only through the adapter's broadcasts.
-export type InterServerEvents = Record<string, never>;
+// Nodes talk to each other through the adapter: broadcasts, and this request to every node to
+// forget its cached copy of a conversation whose members changed, answered once it has.
+export interface InterServerEvents {
+  "conversation:changed": (conversationId: string, done: (forgotten: true) => void) => void;
+}
 
 export type SocketData = { userId: string; tokenExpiresAt: number };
 

@@ -59,12 +59,14 @@ export const conversationsListSchema = z.strictObject({
 
 export const conversationOpenSchema = z.strictObject({ peerId: uuidSchema });
 
+const title = z.string().trim().min(1).max(MAX_TITLE_CHARS);
+
 export const conversationCreateSchema = z.strictObject({
   participantIds: z
     .array(uuidSchema)
     .min(1)
     .max(MAX_GROUP_PARTICIPANTS - 1),
-  title: z.string().trim().min(1).max(MAX_TITLE_CHARS).optional(),
+  title: title.optional(),
 });
 
 export const messageReadSchema = z.strictObject({
@@ -89,6 +91,20 @@ export const reactionSchema = z.strictObject({
   emoji: z.string().max(64).regex(SINGLE_EMOJI, "not a single emoji"),
 });
 
+export const membersAddSchema = z.strictObject({
+  conversationId: uuidSchema,
+  userIds: z
+    .array(uuidSchema)
+    .min(1)
+    .max(MAX_GROUP_PARTICIPANTS - 1),
+});
+
+export const memberRemoveSchema = z.strictObject({ conversationId: uuidSchema, userId: uuidSchema });
+
+export const renameSchema = z.strictObject({ conversationId: uuidSchema, title });
+
+export const conversationRefSchema = z.strictObject({ conversationId: uuidSchema });
+
 export const changesSinceSchema = z.strictObject({
   conversationId: uuidSchema,
   after: messageIdSchema,
@@ -110,6 +126,10 @@ export const requestSchemas = {
   "reaction:add": reactionSchema,
   "reaction:remove": reactionSchema,
   "changes:since": changesSinceSchema,
+  "conversation:add": membersAddSchema,
+  "conversation:remove": memberRemoveSchema,
+  "conversation:rename": renameSchema,
+  "conversation:leave": conversationRefSchema,
 } as const;
 
 export type ValidRequest<E extends keyof typeof requestSchemas> = z.output<

@@ -42,6 +42,10 @@ const FIELDS: Record<RequestEvent, string[]> = {
   "reaction:add": ["conversationId", "messageId", "emoji"],
   "reaction:remove": ["conversationId", "messageId", "emoji"],
   "changes:since": ["conversationId", "after", "cursor", "limit"],
+  "conversation:add": ["conversationId", "userIds"],
+  "conversation:remove": ["conversationId", "userId"],
+  "conversation:rename": ["conversationId", "title"],
+  "conversation:leave": ["conversationId"],
 };
 const EVENTS = Object.keys(FIELDS) as RequestEvent[];
 const DANGEROUS_KEYS = ["__proto__", "constructor", "prototype", "toString", "then", ""];

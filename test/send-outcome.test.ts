@@ -38,7 +38,9 @@ describe("send outcome when storage fails", () => {
       receipt: () => undefined,
       typing: () => undefined,
       conversationNew: () => undefined,
-      messageChanged: () => undefined,
+      notify: () => undefined,
+      conversationChanged: async () => undefined,
+      onConversationChanged: () => undefined,
     };
     const conversationRows = new ConversationRepository(db);
     const messageRows = new MessageRepository(db);

@@ -147,7 +147,17 @@ export function watchRedisOutages(
   }
 }
 
-/** The Socket.IO adapter: classic Pub/Sub, or sharded Pub/Sub (Redis 7+); compared in docs/performance.md. */
-export function redisAdapter(kind: Config["redis"]["adapter"], pub: RedisClient, sub: RedisClient) {
-  return kind === "sharded" ? createShardedAdapter(pub, sub) : createAdapter(pub, sub);
+/**
+ * The Socket.IO adapter: classic Pub/Sub, or sharded Pub/Sub (Redis 7+), compared in
+ * docs/performance.md; on channels named from `channelPrefix`, shared by the nodes of one
+ * deployment and no other.
+ */
+export function redisAdapter(
+  { adapter, channelPrefix }: Pick<Config["redis"], "adapter" | "channelPrefix">,
+  pub: RedisClient,
+  sub: RedisClient,
+) {
+  return adapter === "sharded"
+    ? createShardedAdapter(pub, sub, { channelPrefix })
+    : createAdapter(pub, sub, { key: channelPrefix });
 }

@@ -7,7 +7,8 @@ import type {
   ServerToClientEvents,
   TypingEvent,
 } from "../../shared/protocol.js";
-import type { FanOut, MessageChange } from "../services/ports.js";
+import { unavailable } from "../errors.js";
+import type { FanOut, Notice } from "../services/ports.js";
 import { userRoom, type GatewayServer } from "../transport/types.js";
 import type { Lost, OutageBacklog } from "./outage-backlog.js";
 
@@ -18,7 +19,9 @@ type ReplayableEvent =
   | "conversation:new"
   | "message:edited"
   | "message:deleted"
-  | "reaction";
+  | "reaction"
+  | "conversation:updated"
+  | "conversation:removed";
 
 /** Rooms per sync:required broadcast, so one adapter message stays small. */
 const SYNC_REQUIRED_CHUNK = 1000;
@@ -82,8 +85,26 @@ export class SocketIoFanOut implements FanOut {
     this.replayable("conversation:new", userIds, conversation);
   }
 
-  messageChanged(userIds: string[], change: MessageChange, exceptSocketId?: string) {
-    this.replayable(change.event, userIds, change.payload, exceptSocketId);
+  notify(userIds: string[], notice: Notice, exceptSocketId?: string) {
+    if (userIds.length > 0) this.replayable(notice.event, userIds, notice.payload, exceptSocketId);
+  }
+
+  async conversationChanged(conversationId: string) {
+    try {
+      // Bounded by the adapter's request timeout (5 s).
+      await this.io.serverSideEmitWithAck("conversation:changed", conversationId);
+    } catch (err) {
+      throw Object.assign(unavailable("not every node confirmed the change in time; retry"), {
+        cause: err,
+      });
+    }
+  }
+
+  onConversationChanged(forget: (conversationId: string) => void) {
+    this.io.on("conversation:changed", (conversationId, done) => {
+      forget(conversationId);
+      done(true);
+    });
   }
 
   /** Tells the users (on every node) that live events to them were lost: catch up from storage. */

@@ -20,6 +20,10 @@ const BUDGET_OF: Record<RequestEvent, BudgetKind> = {
   "reaction:add": "change",
   "reaction:remove": "change",
   "conversation:create": "create",
+  "conversation:add": "member",
+  "conversation:remove": "member",
+  "conversation:rename": "member",
+  "conversation:leave": "member",
   "conversation:open": "open",
   "message:read": "read",
   typing: "typing",
@@ -29,8 +33,8 @@ const BUDGET_OF: Record<RequestEvent, BudgetKind> = {
   "conversations:list": "list",
 };
 
-/** Counted across nodes: each of these reaches other users (a message, a change, a conversation). */
-const SHARED = new Set<BudgetKind>(["send", "change", "create", "open"]);
+/** Counted across nodes: each of these reaches other users (a message, a change, a group). */
+const SHARED = new Set<BudgetKind>(["send", "change", "create", "member", "open"]);
 
 export function createRequestBudgets(
   budgets: LimitsConfig["budgets"],

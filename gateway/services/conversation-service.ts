@@ -8,7 +8,12 @@ import { badRequest, notFound } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ConversationRepository } from "../storage/conversation-repository.js";
 import type { MessageRepository } from "../storage/message-repository.js";
-import type { ConversationRecord, InboxEntry, InboxRow } from "../storage/records.js";
+import type {
+  ConversationRecord,
+  InboxEntry,
+  InboxRow,
+  MembershipChange,
+} from "../storage/records.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { InboxPage } from "./inbox-page.js";
 import {
@@ -34,8 +39,11 @@ const others = (c: ConversationRecord, userId: string) =>
   c.participantIds.filter((p) => p !== userId);
 
 export class ConversationService {
-  // Participants, kind and bucket size never change, so every node may keep them.
+  // Participants, kind and bucket size change only through a membership change, which makes
+  // every node forget its copy before it is acknowledged, so every node may keep them.
   private readonly facts = new Lru<string, ConversationRecord>(50_000);
+  // Counts forgotten copies: a read that started before one is not cached, as it may be stale.
+  private forgets = 0;
   // Inbox rows this node has written: one write per conversation and slot, not per message.
   private readonly writtenSlots = new Lru<string, true>(100_000);
 
@@ -57,13 +65,45 @@ export class ConversationService {
    */
   async requireParticipant(userId: string, conversationId: string): Promise<ConversationRecord> {
     const id = conversationId.toLowerCase();
-    let record = this.facts.get(id);
-    if (!record) {
-      record = (await this.deps.repo.get(id)) ?? undefined;
-      if (record) this.facts.set(id, record);
-    }
+    const record = this.facts.get(id) ?? (await this.load(id));
     if (!record?.participantIds.includes(userId)) throw notFound("no such conversation");
     return record;
+  }
+
+  /** The conversation as stored now, cached unless a change was reported while it was read. */
+  private async load(conversationId: string): Promise<ConversationRecord | undefined> {
+    const forgets = this.forgets;
+    const record = (await this.deps.repo.get(conversationId)) ?? undefined;
+    if (record && forgets === this.forgets) this.facts.set(conversationId, record);
+    return record;
+  }
+
+  /** Drops this node's copy of the conversation: its members or title changed. */
+  forget(conversationId: string): void {
+    this.forgets++;
+    this.facts.delete(conversationId.toLowerCase());
+  }
+
+  /**
+   * Stores a change of the group's members, admin or title, and returns once every node has
+   * forgotten its copy, so none serves the old members after the change is acknowledged.
+   */
+  async change(c: ConversationRecord, change: MembershipChange): Promise<ConversationRecord> {
+    const { repo, fanOut } = this.deps;
+    // The added members' inboxes list the group at once, like a creation's (rows first).
+    if (change.add?.length) {
+      const now = Date.now();
+      const { conversationId } = c;
+      const slot = windowStart(now, this.deps.opts.inboxSlotMs);
+      const row = { slot, kind: "message", at: new Date(now), conversationId } as const;
+      await repo.addInboxRows({ userIds: change.add, row });
+    }
+    await repo.change(c.conversationId, change);
+    this.forget(c.conversationId);
+    await fanOut.conversationChanged(c.conversationId);
+    const updated = await this.load(c.conversationId);
+    if (!updated) throw notFound("no such conversation");
+    return updated;
   }
 
   /**
@@ -99,6 +139,7 @@ export class ConversationService {
     const record = await this.create({
       conversationId: newGroupId(),
       kind: "group",
+      adminId: userId,
       participantIds: members,
       ...(title ? { title } : {}),
     });
@@ -108,7 +149,10 @@ export class ConversationService {
 
   /** Stores a new conversation (unless another node just did) and tells its participants. */
   private async create(
-    facts: Pick<ConversationRecord, "conversationId" | "kind" | "participantIds" | "title">,
+    facts: Pick<
+      ConversationRecord,
+      "conversationId" | "kind" | "participantIds" | "title" | "adminId"
+    >,
   ): Promise<ConversationRecord> {
     const now = new Date();
     const candidate: ConversationRecord = {

@@ -52,7 +52,7 @@ export class MessageChangeService {
     const state: MessageState = { content: req.content, editedAt, version };
     const edited = await this.store(c, m, state);
     const { conversationId, messageId } = m;
-    this.deps.fanOut.messageChanged(
+    this.deps.fanOut.notify(
       c.participantIds,
       {
         event: "message:edited",
@@ -69,7 +69,7 @@ export class MessageChangeService {
     const state: MessageState = { content: "", deleted: true, version: DELETED_VERSION };
     const deleted = await this.store(c, m, state);
     const { conversationId, messageId } = m;
-    this.deps.fanOut.messageChanged(
+    this.deps.fanOut.notify(
       c.participantIds,
       {
         event: "message:deleted",
@@ -93,7 +93,7 @@ export class MessageChangeService {
     const at = { conversationId, bucket: bucketOf(c, messageId), messageId };
     await this.deps.store.react(at, { emoji, userId, added }, this.newChange(messageId));
     const count = await this.deps.reactions.count(at, emoji);
-    this.deps.fanOut.messageChanged(
+    this.deps.fanOut.notify(
       c.participantIds,
       { event: "reaction", payload: { conversationId, messageId, userId, emoji, added, count } },
       socketId,
@@ -153,6 +153,7 @@ export class MessageChangeService {
     const found = await this.find(userId, req);
     if (found.m.senderId !== userId) throw forbidden(`only its sender can ${action} a message`);
     if (found.m.deleted && !orDeleted) throw notFound("the message was deleted");
+    if (found.m.system) throw badRequest(`a system message cannot be changed`);
     return found;
   }
 

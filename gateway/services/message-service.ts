@@ -2,7 +2,7 @@
 // marked finished, then acknowledged; history pages walk the conversation's time buckets.
 import { z } from "zod";
 import { messageIdTime, minMessageIdAt } from "../../shared/message-id.js";
-import type { Message } from "../../shared/protocol.js";
+import type { Message, SystemEvent } from "../../shared/protocol.js";
 import type { ValidRequest } from "../../shared/schemas.js";
 import { messageIdSchema } from "../../shared/schemas.js";
 import { notFound } from "../errors.js";
@@ -87,6 +87,23 @@ export class MessageService {
     fanOut.messageNew(conversation.participantIds, toWire(message), socketId);
     await idempotency.commit(message);
     return message;
+  }
+
+  /** Records a change of the group (members, title) in its history, and delivers it. */
+  async system(c: ConversationRecord, actorId: string, event: SystemEvent): Promise<Message> {
+    const messageId = newMessageId();
+    const message: StoredMessage = {
+      conversationId: c.conversationId,
+      messageId,
+      senderId: actorId,
+      clientMsgId: `system-${messageId}`,
+      content: describe(event),
+      sentAt: new Date(messageIdTime(messageId)).toISOString(),
+      system: event,
+    };
+    await this.append(c, message);
+    this.deps.fanOut.messageNew(c.participantIds, toWire(message));
+    return toWire(message);
   }
 
   private async replyTo(c: ConversationRecord, originalId: string) {
@@ -181,6 +198,21 @@ export class MessageService {
     if (!(await this.deps.messageRows.exists(c.conversationId, bucket, messageId))) {
       throw notFound("no such message in this conversation");
     }
+  }
+}
+
+/** A system message's text, for clients that show content only (names are the ids' first part). */
+function describe({ action, userIds, title }: SystemEvent): string {
+  const who = userIds.map((id) => id.slice(0, 8)).join(", ");
+  switch (action) {
+    case "added":
+      return `added ${who}`;
+    case "removed":
+      return `removed ${who}`;
+    case "left":
+      return "left the group";
+    case "renamed":
+      return `renamed the group to ${title ?? ""}`;
   }
 }
 

@@ -19,6 +19,7 @@ export function toConversation(r: ConversationRecord, reading: Reading): Convers
     kind: r.kind,
     participantIds: r.participantIds,
     ...(r.title ? { title: r.title } : {}),
+    ...(r.adminId ? { adminId: r.adminId } : {}),
     lastMessage: r.lastMessage,
     lastUpdated: r.lastUpdated.toISOString(),
     ...reading,

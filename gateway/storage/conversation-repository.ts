@@ -3,7 +3,7 @@ import cassandra from "cassandra-driver";
 import { messageIdTicks } from "../../shared/message-id.js";
 import type { MessageSummary } from "../../shared/protocol.js";
 import type { Db, Params, Row, Statement } from "./cassandra.js";
-import type { ConversationRecord, InboxEntry, InboxRow } from "./records.js";
+import type { ConversationRecord, InboxEntry, InboxRow, MembershipChange } from "./records.js";
 
 const SERIAL = cassandra.types.consistencies.localSerial;
 const str = (v: unknown) => String(v);
@@ -48,11 +48,13 @@ function toRecord(r: Row): ConversationRecord {
   const lastMessage = lastMessageOf(r);
   const lastUpdated = lastMessage ? new Date(lastMessage.sentAt) : (r.get("last_updated") as Date);
   const title = r.get("title") as string | null;
+  const admin = r.get("admin_id");
   return {
     conversationId: str(r.get("conversation_id")),
     kind: r.get("kind") as ConversationRecord["kind"],
     participantIds: ((r.get("participant_ids") ?? []) as unknown[]).map(str).sort(),
     ...(title ? { title } : {}),
+    ...(admin ? { adminId: str(admin) } : {}),
     bucketMs: r.get("bucket_ms") as number,
     createdAt: r.get("created_at") as Date,
     lastUpdated,
@@ -76,13 +78,14 @@ export class ConversationRepository {
     c: ConversationRecord,
   ): Promise<{ created: boolean; record: ConversationRecord }> {
     const rs = await this.db.execute(
-      `INSERT INTO conversations (conversation_id, kind, participant_ids, title, bucket_ms, created_at, last_updated)
-       VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
+      `INSERT INTO conversations (conversation_id, kind, participant_ids, title, admin_id, bucket_ms, created_at, last_updated)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
       [
         c.conversationId,
         c.kind,
         c.participantIds,
         c.title ?? null,
+        c.adminId ?? null,
         c.bucketMs,
         c.createdAt,
         c.createdAt,
@@ -116,6 +119,23 @@ export class ConversationRepository {
         conversationId,
       ],
     };
+  }
+
+  /**
+   * A group's new members, admin or title. Members are set elements, so changes of different
+   * members never overwrite each other.
+   */
+  async change(conversationId: string, change: MembershipChange): Promise<void> {
+    const sets: [string, unknown][] = [];
+    if (change.add?.length) sets.push(["participant_ids = participant_ids + ?", change.add]);
+    if (change.remove?.length) sets.push(["participant_ids = participant_ids - ?", change.remove]);
+    if (change.adminId) sets.push(["admin_id = ?", change.adminId]);
+    if (change.title) sets.push(["title = ?", change.title]);
+    if (sets.length === 0) return;
+    await this.db.execute(
+      `UPDATE conversations SET ${sets.map(([clause]) => clause).join(", ")} WHERE conversation_id = ?`,
+      [...sets.map(([, value]) => value), conversationId],
+    );
   }
 
   inboxInserts({ userIds, row }: InboxEntry): Statement[] {

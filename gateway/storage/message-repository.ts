@@ -2,6 +2,7 @@
 // deletion) and the history reads.
 import cassandra from "cassandra-driver";
 import { messageIdTicks } from "../../shared/message-id.js";
+import type { SystemEvent } from "../../shared/protocol.js";
 import type { Db, Row, Statement } from "./cassandra.js";
 import type { MessageState, StoredMessage } from "./records.js";
 
@@ -25,6 +26,7 @@ function toMessage(r: Row, conversationId: string): StoredMessage {
   const version = r.get("version") as number | null;
   const editedAt = r.get("edited_at") as Date | null;
   const replyTo = r.get("reply_to");
+  const system = r.get("system") as string | null;
   return {
     conversationId,
     messageId: id.toString(),
@@ -37,6 +39,7 @@ function toMessage(r: Row, conversationId: string): StoredMessage {
     ...(r.get("deleted") === true ? { deleted: true as const } : {}),
     ...(recipient ? { recipientId: str(recipient) } : {}),
     ...(replyTo ? { replyToId: str(replyTo) } : {}),
+    ...(system ? { system: JSON.parse(system) as SystemEvent } : {}),
   };
 }
 
@@ -50,6 +53,7 @@ export class MessageRepository {
       [
         ["recipient_id", m.recipientId],
         ["reply_to", m.replyToId],
+        ["system", m.system && JSON.stringify(m.system)],
       ] as const
     ).filter(([, value]) => value !== undefined);
     const columns = optional.map(([column]) => `, ${column}`).join("");

@@ -6,6 +6,7 @@ export type ConversationRecord = {
   kind: ConversationKind;
   participantIds: string[];
   title?: string;
+  adminId?: string;
   bucketMs: number;
   createdAt: Date;
   lastUpdated: Date;
@@ -49,3 +50,11 @@ export type MessageAppend = {
 
 /** A send's idempotency record: the message its first attempt made, and whether it was stored. */
 export type ClientIdRecord = { message: StoredMessage; committed: boolean };
+
+/** A change of a group's members, admin or title, as one storage operation. */
+export type MembershipChange = {
+  add?: string[];
+  remove?: string[];
+  adminId?: string;
+  title?: string;
+};

@@ -9,6 +9,7 @@ import type { Metrics } from "../http/metrics.js";
 import type { Limits } from "../limits/limits.js";
 import type { Logger } from "../logger.js";
 import type { ConversationService } from "../services/conversation-service.js";
+import type { MembershipService } from "../services/membership-service.js";
 import type { MessageChangeService } from "../services/message-change-service.js";
 import type { MessageService } from "../services/message-service.js";
 import type { RequestGate } from "./request-gate.js";
@@ -27,6 +28,7 @@ export type Services = {
   messages: MessageService;
   changes: MessageChangeService;
   conversations: ConversationService;
+  members: MembershipService;
 };
 
 /** The payload's size as JSON; what cannot be measured counts as too large. */
@@ -109,7 +111,7 @@ export function registerRequestHandlers(
     );
   }
 
-  const { messages, changes, conversations } = services;
+  const { messages, changes, conversations, members } = services;
   on("message:send", async (c, req) => {
     const message = await messages.send(c.userId, req, c.socketId);
     metrics.messagesSentTotal.inc();
@@ -140,4 +142,8 @@ export function registerRequestHandlers(
   on("reaction:add", (c, req) => changes.react(c.userId, req, true, c.socketId));
   on("reaction:remove", (c, req) => changes.react(c.userId, req, false, c.socketId));
   on("changes:since", (c, req) => changes.since(c.userId, req));
+  on("conversation:add", (c, req) => members.add(c.userId, req, c.socketId));
+  on("conversation:remove", (c, req) => members.remove(c.userId, req, c.socketId));
+  on("conversation:rename", (c, req) => members.rename(c.userId, req, c.socketId));
+  on("conversation:leave", (c, req) => members.leave(c.userId, req));
 }

@@ -30,6 +30,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     MIGRATE_ON_START: "false",
     CASSANDRA_CONNECT_TIMEOUT_S: "10",
     REDIS_CONNECT_TIMEOUT_S: "10",
+    // This run's nodes only: other runs sharing the Redis would be counted by adapter requests.
+    REDIS_CHANNEL_PREFIX: `chat-test-${process.pid}`,
     ...env,
   });
 }
