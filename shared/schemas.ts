@@ -99,7 +99,10 @@ export const membersAddSchema = z.strictObject({
     .max(MAX_GROUP_PARTICIPANTS - 1),
 });
 
-export const memberRemoveSchema = z.strictObject({ conversationId: uuidSchema, userId: uuidSchema });
+export const memberRemoveSchema = z.strictObject({
+  conversationId: uuidSchema,
+  userId: uuidSchema,
+});
 
 export const renameSchema = z.strictObject({ conversationId: uuidSchema, title });
 
