@@ -296,7 +296,7 @@ describe("web app in headless Chromium", function () {
     const conversationId = await seed(aliceSocket, bob, ["one", "two", "three"]);
 
     const alicePage = await signIn(nodeA!.url, alice, { width: 1000, height: 760 });
-    const bobPage = await signIn(nodeB!.url, bob, { width: 1000, height: 760 });
+    const bobPage = await signIn(nodeB!.url, bob, { width: 390, height: 760 });
     for (const page of [alicePage, bobPage]) page.on("dialog", (d) => void d.accept());
     const item = (page: Page) =>
       page.locator(`.conversations button[data-conversation-id="${conversationId}"]`);
@@ -313,7 +313,8 @@ describe("web app in headless Chromium", function () {
       await page.keyboard.press("Enter");
     }
 
-    // Bob's unread count comes from the gateway (this browser never saw the conversation).
+    // Bob (on a phone-sized page) has an unread count from the gateway: this browser never saw
+    // the conversation.
     await item(bobPage).locator(".unread", { hasText: "3" }).waitFor(WAIT);
     await item(alicePage).waitFor(WAIT);
     expect(await item(alicePage).locator(".unread").count()).to.equal(0);
@@ -350,6 +351,7 @@ describe("web app in headless Chromium", function () {
     await thumbs(alicePage).and(alicePage.locator('[data-count="1"]')).waitFor(WAIT);
     await thumbs(alicePage).click();
     await thumbs(bobPage).and(bobPage.locator('[data-count="2"]')).waitFor(WAIT);
+    await screenshot(bobPage, "bob-phone-message-actions");
     await click(alicePage, "Reply to one", "React with ❤️");
     await bubble(bobPage, "Reply to one").locator('.reaction[data-emoji="❤️"]').waitFor(WAIT);
 
