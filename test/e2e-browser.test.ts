@@ -1,7 +1,8 @@
 // The web app in Debian's headless Chromium (driven by playwright-core; no browser download):
 // two users on two gateway nodes chat, see typing and read receipts, scroll back through 200
-// messages, and keep chatting after one user's node restarts, with nothing lost or shown twice.
-// Screenshots go to artifacts/e2e/.
+// messages, and keep chatting after one user's node restarts, with nothing lost or shown twice;
+// then they edit, delete, react and reply by mouse and keyboard across a node restart and page
+// reloads, and each page shows what storage holds. Screenshots go to artifacts/e2e/.
 import { existsSync, mkdirSync } from "node:fs";
 import { expect } from "chai";
 import { allBudgets } from "../gateway/config.js";
@@ -14,6 +15,17 @@ const HISTORY = 200;
 const WAIT = { timeout: 20_000 };
 /** Reconnecting after a restart adds the client's back-off (up to 5 s, twice) to a node's start. */
 const RECONNECT_WAIT = { timeout: 60_000 };
+
+type Shown = {
+  messageId: string;
+  content: string;
+  edited: boolean;
+  deleted: boolean;
+  reactions: string;
+  replyTo: { messageId: string; text: string } | null;
+};
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 describe("web app in headless Chromium", function () {
   this.timeout(240_000);
@@ -42,6 +54,21 @@ describe("web app in headless Chromium", function () {
     });
   });
 
+  // A failed test leaves each page's screenshot, and says what its error line showed.
+  afterEach(async function () {
+    if (this.currentTest?.state !== "failed") return;
+    const pages = contexts.flatMap((c) => c.pages());
+    for (const [i, page] of pages.entries()) {
+      await screenshot(page, `failed-${i}`).catch(() => undefined);
+      const error = await page
+        .locator(".error")
+        .first()
+        .textContent()
+        .catch(() => null);
+      if (error) console.error(`page ${i} showed: ${error}`);
+    }
+  });
+
   after(async () => {
     await Promise.all(contexts.splice(0).map((c) => c.close()));
     await browser?.close();
@@ -59,16 +86,50 @@ describe("web app in headless Chromium", function () {
     return page;
   }
 
-  /** The messages a page shows, top to bottom. */
-  const shown = (page: Page) =>
+  /**
+   * The messages a page shows, top to bottom: content, the edited marker, the deleted
+   * placeholder, reactions ("👍2*": count, and * when the viewer is among them) and the quote.
+   */
+  const shown = (page: Page): Promise<Shown[]> =>
     page.locator(".messages li[data-message-id]").evaluateAll((items) =>
-      items.map((li) => ({
-        messageId: li.getAttribute("data-message-id") ?? "",
-        content: li.querySelector(".content")?.textContent ?? "",
-      })),
+      items.map((li) => {
+        const quote = li.querySelector(".quote");
+        const reactions = [...li.querySelectorAll<HTMLElement>(".reactions .reaction")].map(
+          (b) => `${b.dataset.emoji}${b.dataset.count}${b.ariaPressed === "true" ? "*" : ""}`,
+        );
+        return {
+          messageId: li.getAttribute("data-message-id") ?? "",
+          content: li.querySelector(".content")?.textContent ?? "",
+          edited: li.querySelector(".edited") !== null,
+          deleted: li.querySelector(".placeholder")?.textContent === "message deleted",
+          reactions: reactions.join(" "),
+          replyTo: quote && {
+            messageId: quote.getAttribute("data-reply-to") ?? "",
+            text: quote.querySelector(".quote-text")?.textContent ?? "",
+          },
+        };
+      }),
     );
+  /** What a page should show of stored messages, in the shape of `shown`. */
+  const expected = (messages: Message[]): Shown[] =>
+    messages.map((m) => ({
+      messageId: m.messageId,
+      content: m.content,
+      edited: m.editedAt !== undefined && !m.deleted,
+      deleted: m.deleted === true,
+      reactions: (m.reactions ?? []).map((r) => `${r.emoji}${r.count}${r.me ? "*" : ""}`).join(" "),
+      replyTo: m.replyTo
+        ? {
+            messageId: m.replyTo.messageId,
+            text: m.replyTo.deleted ? "message deleted" : m.replyTo.preview,
+          }
+        : null,
+    }));
+  /** The message whose content is exactly `content` (a quote of it does not count). */
   const bubble = (page: Page, content: string) =>
-    page.locator(".messages li").filter({ has: page.getByText(content, { exact: true }) });
+    page.locator(".messages li").filter({
+      has: page.locator(".content").filter({ hasText: new RegExp(`^${escapeRegExp(content)}$`) }),
+    });
   const screenshot = (page: Page, name: string) =>
     page.screenshot({ path: `${ARTIFACTS}/${name}.png` });
 
@@ -81,7 +142,18 @@ describe("web app in headless Chromium", function () {
     await page.keyboard.press("Enter");
   }
 
-  /** Every stored message of the conversation, oldest first, as the gateway has it. */
+  /** Sends `contents` to `recipientId`, in order; returns the direct conversation's id. */
+  async function seed(client: Client, recipientId: string, contents: string[]) {
+    const [head, ...rest] = contents;
+    const req = { recipientId, clientMsgId: "seed-0", content: head ?? "" };
+    const { conversationId } = (await ok(client, "message:send", req)).message;
+    for (const [i, content] of rest.entries()) {
+      await ok(client, "message:send", { conversationId, clientMsgId: `seed-${i + 1}`, content });
+    }
+    return conversationId;
+  }
+
+  /** Every stored message of the conversation, oldest first, as the gateway shows the client's user. */
   async function stored(client: Client, conversationId: string) {
     const all: Message[] = [];
     let cursor: string | null = null;
@@ -98,7 +170,7 @@ describe("web app in headless Chromium", function () {
       all.push(...page.messages);
       cursor = page.nextCursor;
     } while (cursor);
-    return all.reverse().map(({ messageId, content }) => ({ messageId, content }));
+    return expected(all.reverse());
   }
 
   it("two users on two nodes chat, scroll back and survive a node restart", async () => {
@@ -111,16 +183,8 @@ describe("web app in headless Chromium", function () {
 
     // 200 earlier messages from Alice, sent through the gateway before either page opens.
     const seeder = await cluster.connect(nodeA!, alice);
-    const { message: first } = await ok(seeder, "message:send", {
-      recipientId: bob,
-      clientMsgId: "h-1",
-      content: "history 1",
-    });
-    const { conversationId } = first;
-    for (let i = 2; i <= HISTORY; i++) {
-      const req = { conversationId, clientMsgId: `h-${i}`, content: `history ${i}` };
-      await ok(seeder, "message:send", req);
-    }
+    const history = Array.from({ length: HISTORY }, (_, i) => `history ${i + 1}`);
+    const conversationId = await seed(seeder, bob, history);
 
     // Alice on a desktop-sized window at node A, Bob on a phone-sized one at node B.
     const alicePage = await signIn(nodeA!.url, alice, { width: 1100, height: 720 });
@@ -222,5 +286,160 @@ describe("web app in headless Chromium", function () {
     await alicePage.locator("#conversation-title", { hasText: "Weekend plans" }).waitFor(WAIT);
     await bobPage.getByRole("button", { name: "← Back" }).click();
     await bobPage.locator(".conversations .name", { hasText: "Weekend plans" }).waitFor(WAIT);
+  });
+
+  it("edits, deletions, reactions and replies by mouse and keyboard equal storage after a node restart and reloads", async () => {
+    const [nodeA, nodeB] = await cluster.start(2);
+    const [alice, bob] = [newUserId(), newUserId()];
+    const aliceSocket = await cluster.connect(nodeA!, alice);
+    const bobSocket = await cluster.connect(nodeA!, bob);
+    const conversationId = await seed(aliceSocket, bob, ["one", "two", "three"]);
+
+    const alicePage = await signIn(nodeA!.url, alice, { width: 1000, height: 760 });
+    const bobPage = await signIn(nodeB!.url, bob, { width: 390, height: 760 });
+    for (const page of [alicePage, bobPage]) page.on("dialog", (d) => void d.accept());
+    const item = (page: Page) =>
+      page.locator(`.conversations button[data-conversation-id="${conversationId}"]`);
+    const compose = (page: Page) => page.getByLabel("Message", { exact: true });
+    /** Hovers a message so its actions show, then clicks one. */
+    async function click(page: Page, content: string, name: string) {
+      await bubble(page, content).hover();
+      await bubble(page, content).getByRole("button", { name, exact: true }).click();
+    }
+    /** Replaces the message box's text from the keyboard and sends it. */
+    async function retype(page: Page, content: string) {
+      await page.keyboard.press("ControlOrMeta+A");
+      await page.keyboard.type(content);
+      await page.keyboard.press("Enter");
+    }
+
+    // Bob (on a phone-sized page) has an unread count from the gateway: this browser never saw
+    // the conversation.
+    await item(bobPage).locator(".unread", { hasText: "3" }).waitFor(WAIT);
+    await item(alicePage).waitFor(WAIT);
+    expect(await item(alicePage).locator(".unread").count()).to.equal(0);
+    await item(alicePage).click();
+    await item(bobPage).click();
+    await bubble(bobPage, "three").waitFor(WAIT);
+    await item(bobPage)
+      .locator(".unread")
+      .waitFor({ state: "detached", ...WAIT });
+
+    // Alice edits with the mouse; Bob sees the new content marked edited.
+    await click(alicePage, "two", "Edit");
+    await compose(alicePage).fill("two (fixed)");
+    await alicePage.keyboard.press("Enter");
+    await bubble(bobPage, "two (fixed)").locator(".edited").waitFor(WAIT);
+
+    // Bob replies from the keyboard: r on a focused message, then types; Escape cancels one.
+    await bubble(bobPage, "three").focus();
+    await bobPage.keyboard.press("r");
+    await bobPage.locator(".compose-context[data-mode=reply]").waitFor(WAIT);
+    await bobPage.keyboard.press("Escape");
+    await bobPage.locator(".compose-context").waitFor({ state: "hidden", ...WAIT });
+    await bubble(bobPage, "one").focus();
+    await bobPage.keyboard.press("r");
+    await bobPage.keyboard.type("Reply to one");
+    await bobPage.keyboard.press("Enter");
+    await bubble(alicePage, "Reply to one").locator(".quote", { hasText: "one" }).waitFor(WAIT);
+
+    // Reactions: Bob by key (1 is 👍), Alice by the mouse on the palette and on Bob's count.
+    await bubble(bobPage, "two (fixed)").focus();
+    await bobPage.keyboard.press("1");
+    const thumbs = (page: Page) =>
+      bubble(page, "two (fixed)").locator('.reaction[data-emoji="👍"]');
+    await thumbs(alicePage).and(alicePage.locator('[data-count="1"]')).waitFor(WAIT);
+    await thumbs(alicePage).click();
+    await thumbs(bobPage).and(bobPage.locator('[data-count="2"]')).waitFor(WAIT);
+    await screenshot(bobPage, "bob-phone-message-actions");
+    await click(alicePage, "Reply to one", "React with ❤️");
+    await bubble(bobPage, "Reply to one").locator('.reaction[data-emoji="❤️"]').waitFor(WAIT);
+
+    // Alice sends, then edits her last message with the up arrow in the empty box.
+    await send(alicePage, "four");
+    await bubble(bobPage, "four").waitFor(WAIT);
+    await compose(alicePage).press("ArrowUp");
+    await alicePage.locator(".compose-context[data-mode=edit]").waitFor(WAIT);
+    await retype(alicePage, "four, edited by keyboard");
+    await bubble(bobPage, "four, edited by keyboard").waitFor(WAIT);
+
+    // Bob answers "three" with the mouse; Alice deletes "three" from the keyboard (confirmed):
+    // a placeholder stays, and Bob's answer quotes it as deleted.
+    await click(bobPage, "three", "Reply");
+    await send(bobPage, "Answer to three");
+    await bubble(alicePage, "Answer to three").waitFor(WAIT);
+    await bubble(alicePage, "three").focus();
+    await alicePage.keyboard.press("Delete");
+    await bobPage
+      .locator(".messages li", { hasText: "Answer to three" })
+      .locator('.quote[data-deleted="true"]')
+      .waitFor(WAIT);
+    // Bob deletes his own last message with the mouse: the previews follow.
+    await send(bobPage, "oops");
+    await bubble(alicePage, "oops").waitFor(WAIT);
+    await click(bobPage, "oops", "Delete");
+    await item(alicePage).locator(".preview", { hasText: "message deleted" }).waitFor(WAIT);
+    expect(await alicePage.locator(".messages li.deleted").count()).to.equal(2);
+
+    // Bob's node goes down; meanwhile Alice edits "one" (e) and reacts to Bob's reply.
+    await cluster.stopNode(nodeB!);
+    await bobPage.locator('.status[data-status="reconnecting"]').waitFor(WAIT);
+    await bubble(alicePage, "one").focus();
+    await alicePage.keyboard.press("e");
+    await retype(alicePage, "one, edited while you were away");
+    await bubble(alicePage, "one, edited while you were away").waitFor(WAIT);
+    await click(alicePage, "Reply to one", "React with 🎉");
+    await bubble(alicePage, "Reply to one").locator('.reaction[data-emoji="🎉"]').waitFor(WAIT);
+
+    // It comes back: Bob's catch-up re-reads what changed, his reply's quote follows the edit.
+    await cluster.start(1, { PORT: String(nodeB!.port) });
+    await bobPage.locator('.status[data-status="connected"]').waitFor(RECONNECT_WAIT);
+    await bubble(bobPage, "one, edited while you were away").waitFor(RECONNECT_WAIT);
+    const bobReply = bubble(bobPage, "Reply to one");
+    await bobReply.locator(".quote", { hasText: "one, edited while you were away" }).waitFor(WAIT);
+    await bobReply.locator('.reaction[data-emoji="🎉"]').waitFor(WAIT);
+    await screenshot(alicePage, "alice-message-actions");
+
+    // Each page shows what storage shows its user, live and after a reload; nothing twice.
+    const truth = {
+      alice: await stored(aliceSocket, conversationId),
+      bob: await stored(bobSocket, conversationId),
+    };
+    expect(truth.alice.map((m) => m.content)).to.deep.equal([
+      "one, edited while you were away",
+      "two (fixed)",
+      "",
+      "Reply to one",
+      "four, edited by keyboard",
+      "Answer to three",
+      "",
+    ]);
+    expect(truth.alice[1]?.reactions).to.equal("👍2*");
+    expect(truth.bob[3]?.reactions).to.equal("❤️1 🎉1");
+    expect(truth.bob[5]?.replyTo?.text).to.equal("message deleted");
+    const check = async () => {
+      expect(await shown(alicePage)).to.deep.equal(truth.alice);
+      expect(await shown(bobPage)).to.deep.equal(truth.bob);
+      for (const page of [alicePage, bobPage]) {
+        expect(await page.locator(".messages li[data-client-msg-id]").count()).to.equal(0);
+      }
+    };
+    await check();
+    await Promise.all([alicePage.reload(), bobPage.reload()]);
+    for (const page of [alicePage, bobPage]) {
+      await page.locator('.status[data-status="connected"]').waitFor(WAIT);
+      // The list is drawn with the gateway's counts: Bob read everything, Alice sent it.
+      await item(page).waitFor(WAIT);
+      expect(await item(page).locator(".unread").count()).to.equal(0);
+      await item(page).click();
+      await bubble(page, "Answer to three").waitFor(WAIT);
+    }
+    await check();
+    // Receipts survive the reload: Bob read all of Alice's messages.
+    const aliceStates = await alicePage
+      .locator(".messages li.mine[data-message-id]")
+      .evaluateAll((items) => items.map((li) => li.getAttribute("data-state")));
+    expect(aliceStates).to.deep.equal(["read", "read", "read", "read"]);
+    await screenshot(bobPage, "bob-message-actions-reloaded");
   });
 });

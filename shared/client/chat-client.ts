@@ -55,7 +55,7 @@ export type ChatClientEvents = {
   synced: { messages: number; changes: number };
 };
 
-export type SendInput = { content: string; clientMsgId?: string } & (
+export type SendInput = { content: string; clientMsgId?: string; replyTo?: string } & (
   { conversationId: string } | { recipientId: string }
 );
 

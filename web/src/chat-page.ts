@@ -1,17 +1,28 @@
 // The signed-in page: connection status, the conversation list, one conversation's messages
-// and the send box, all driven by the shared client library.
+// (with edit, delete, reactions and replies) and the send box, driven by the shared client.
 import { ChatClient, newClientMsgId, type StatusChange } from "../../shared/client/index.js";
-import { MAX_CONTENT_CHARS } from "../../shared/limits.js";
-import type { Conversation, Message } from "../../shared/protocol.js";
-import { h, shortId, timeOf } from "./dom.js";
-import { ReadPositions } from "./read-positions.js";
+import { MAX_CONTENT_CHARS, MAX_UNREAD } from "../../shared/limits.js";
+import type { Conversation, Message, ReplyPreview } from "../../shared/protocol.js";
+import { h, shortId } from "./dom.js";
+import {
+  DELETED_TEXT,
+  KEYS_HINT_ID,
+  messageItem,
+  pendingItem,
+  quote,
+  REACTIONS,
+  type Action,
+} from "./message-item.js";
 import type { Session } from "./session.js";
-import { Store, type ConversationState, type Pending } from "./store.js";
+import { previewOf, Store, type ConversationState, type Pending } from "./store.js";
 
 const PAGE_SIZE = 50;
 const TYPING_SEND_EVERY_MS = 2000;
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOW_MS = 6000;
+/** What the message box is doing besides sending: answering a message, or editing one of mine. */
+type Composing =
+  { mode: "reply"; to: ReplyPreview } | { mode: "edit"; messageId: string; draft: string };
 const STATUS_TEXT: Record<StatusChange["status"], string> = {
   connecting: "Connecting…",
   connected: "Connected",
@@ -23,8 +34,9 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
   const me = session.userId;
   const client = new ChatClient({ url: session.gateway, token: session.token });
   const store = new Store(me);
-  const reads = new ReadPositions(me);
   let active: ConversationState | undefined;
+  let composing: Composing | undefined;
+  let refreshTimer: ReturnType<typeof setTimeout> | undefined;
   let loadingOlder = false;
   let typingSentAt = 0;
   let typingIdle: ReturnType<typeof setTimeout> | undefined;
@@ -55,6 +67,19 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     disabled: true,
   });
   const sendButton = h("button", { type: "submit", disabled: true }, "Send");
+  const contextText = h("p", { class: "context-text" });
+  const composeContext = h(
+    "div",
+    { class: "compose-context", hidden: true },
+    contextText,
+    h("button", { type: "button", onclick: () => cancelComposing(true) }, "Cancel"),
+  );
+  const keysHint = h(
+    "p",
+    { id: KEYS_HINT_ID, class: "visually-hidden" },
+    "Keys: R reply, E edit, Delete remove, 1 to 6 react, arrows move between messages, " +
+      "Escape back to the message box.",
+  );
 
   // The top bar stays on screen in both phone views, so the connection status is always seen.
   const topbar = h(
@@ -97,7 +122,9 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     ),
     scroller,
     announcer,
+    keysHint,
     typingLine,
+    composeContext,
     h(
       "form",
       { class: "compose", onsubmit: (e) => (e.preventDefault(), sendCompose()) },
@@ -120,9 +147,9 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
   client.on("message", (m) => {
     const known = store.conversations.has(m.conversationId);
     const state = store.forMessage(m);
-    if (!state.add(m)) return;
+    if (!state.put(m)) return;
     state.typing.delete(m.senderId);
-    if (m.senderId !== me && !(state === active && visible())) state.unread++;
+    if (m.senderId !== me && !m.deleted && !reading(state)) state.unread++;
     if (!known) void refreshList();
     renderList();
     if (state === active) {
@@ -145,9 +172,22 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     setTimeout(renderTyping, TYPING_SHOW_MS + 50);
   });
   client.on("conversation", (c) => {
-    store.upsert(c);
+    seedUnread(store.upsert(c));
     renderList();
   });
+  client.on("edited", (e) => applyChange(e.conversationId, (s) => s.edited(e)));
+  client.on("deleted", (e) => {
+    applyChange(e.conversationId, (s) => s.deleted(e));
+    if (composingOn(e.messageId)) cancelComposing(composing?.mode === "edit");
+    // The gateway's count leaves deleted messages out: ask it again rather than guess.
+    const state = store.conversations.get(e.conversationId);
+    if (state && state.unread > 0 && !reading(state)) refreshSoon();
+  });
+  client.on("reaction", (e) => applyChange(e.conversationId, (s) => s.reacted(e)));
+  // A catch-up re-read a changed message: only held ones are replaced, so no gap opens.
+  client.on("changed", (m) =>
+    applyChange(m.conversationId, (s) => (s.messages.has(m.messageId) ? s.put(m) : false)),
+  );
   // After a reconnection: the list may have changed while we were away.
   client.on("synced", () => void refreshList());
   document.addEventListener("visibilitychange", markRead);
@@ -156,12 +196,36 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     if (e.key === "Enter" && !e.shiftKey) {
       e.preventDefault();
       sendCompose();
+    } else if (e.key === "Escape" && composing) {
+      e.preventDefault();
+      cancelComposing(true);
+    } else if (e.key === "ArrowUp" && compose.value === "" && !composing) {
+      // As in most chat apps: the up arrow in an empty box edits your last message.
+      const last = active?.lastEditable();
+      if (last) {
+        e.preventDefault();
+        startEdit(last);
+      }
     }
+  });
+  messages.addEventListener("click", (e) => {
+    const target =
+      e.target instanceof Element ? e.target.closest<HTMLElement>("[data-action]") : null;
+    const m = target && messageOf(target);
+    if (target && m) act(target.dataset.action as Action, m, target.dataset.emoji);
+  });
+  messages.addEventListener("keydown", (e) => {
+    const item = e.target instanceof HTMLElement ? e.target : null;
+    if (!item?.matches("li[data-message-id]") || e.ctrlKey || e.metaKey || e.altKey) return;
+    const m = messageOf(item);
+    if (m && onMessageKey(e.key, m, item)) e.preventDefault();
   });
   scroller.addEventListener("scroll", () => {
     if (scroller.scrollTop < 80) void loadOlder();
   });
 
+  // The unread state this page kept in localStorage before the gateway counted it.
+  localStorage.removeItem(`chat.read.${me}`);
   client.connect().then(refreshList, (err: Error) => {
     notice.textContent = `Could not connect: ${err.message}`;
   });
@@ -170,14 +234,9 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
   async function refreshList() {
     try {
       const { conversations } = await client.request("conversations:list", { limit: 50 });
-      for (const c of conversations) {
-        const state = store.upsert(c);
-        const last = c.lastMessage;
-        if (state.unread === 0 && last && last.senderId !== me && state !== active) {
-          if (reads.isUnread(c.conversationId, last.messageId)) state.unread = 1;
-        }
-      }
+      for (const c of conversations) seedUnread(store.upsert(c));
       renderList();
+      if (active) renderMessages("keep"); // read positions may have moved
     } catch (err) {
       report(err);
     }
@@ -212,8 +271,20 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     }
   }
 
+  /** Takes the gateway's count, plus the arrivals it could not count yet; none while reading. */
+  function seedUnread(state: ConversationState) {
+    const { unreadCount, lastMessage } = state.conversation;
+    state.unread = reading(state) ? 0 : unreadCount + state.othersAfter(lastMessage?.messageId);
+  }
+
+  function refreshSoon() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => void refreshList(), 500);
+  }
+
   async function open(c: Conversation) {
     notice.textContent = "";
+    if (active?.conversation.conversationId !== c.conversationId) cancelComposing(true);
     active = store.upsert(c);
     active.unread = 0;
     page.dataset.view = "conversation";
@@ -240,7 +311,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
         limit: PAGE_SIZE,
         ...(cursor ? { cursor } : {}),
       });
-      page.messages.forEach((m) => state.add(m));
+      page.messages.forEach((m) => state.put(m));
       state.historyCursor = page.nextCursor;
       if (state === active) renderMessages(first ? "bottom" : "prepend");
     } catch (err) {
@@ -253,18 +324,23 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
   function sendCompose() {
     const content = compose.value.trim();
     if (!active || !content) return;
+    if (composing?.mode === "edit") return saveEdit(active, composing.messageId, content);
+    const replyTo = composing?.mode === "reply" ? composing.to : undefined;
+    cancelComposing(false);
     compose.value = "";
     stopTyping();
-    send(active, { clientMsgId: newClientMsgId(), content, state: "pending" });
+    send(active, { clientMsgId: newClientMsgId(), content, state: "pending", replyTo });
   }
 
   function send(state: ConversationState, pending: Pending) {
     state.pending.set(pending.clientMsgId, pending);
     if (state === active) renderMessages("bottom");
     const { conversationId } = state.conversation;
+    const { content, clientMsgId } = pending;
+    const replyTo = pending.replyTo?.messageId;
     // The acknowledged message arrives as a `message` event, which replaces the pending one.
     client
-      .send({ conversationId, content: pending.content, clientMsgId: pending.clientMsgId })
+      .send({ conversationId, content, clientMsgId, ...(replyTo ? { replyTo } : {}) })
       .catch((err: unknown) => {
         pending.state = "failed";
         if (state === active) renderMessages("keep");
@@ -272,8 +348,117 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
       });
   }
 
+  // ---- edit, delete, react, reply
+  /** The held message an element of the list belongs to. */
+  function messageOf(el: Element): Message | undefined {
+    const id = el.closest<HTMLElement>("li[data-message-id]")?.dataset.messageId;
+    return id ? active?.messages.get(id) : undefined;
+  }
+
+  function act(action: Action, m: Message, emoji?: string) {
+    if (action === "quote" && m.replyTo) return focusMessage(m.replyTo.messageId);
+    if (m.deleted) return;
+    if (action === "reply") startReply(m);
+    else if (action === "edit") startEdit(m);
+    else if (action === "delete") remove(m);
+    else if (action === "react" && emoji) toggleReaction(m, emoji);
+  }
+
+  /** The keys of a focused message; true when the key was one of them. */
+  function onMessageKey(key: string, m: Message, item: HTMLElement): boolean {
+    const move = (to: Element | null) => {
+      if (to instanceof HTMLElement && to.matches("li[data-message-id]")) to.focus();
+      else if (key === "ArrowDown") compose.focus();
+    };
+    const reaction = REACTIONS[Number(key) - 1];
+    if (key === "ArrowUp") move(item.previousElementSibling);
+    else if (key === "ArrowDown") move(item.nextElementSibling);
+    else if (key === "Escape") compose.focus();
+    else if (key.toLowerCase() === "r") act("reply", m);
+    else if (key.toLowerCase() === "e" && m.senderId === me) act("edit", m);
+    else if ((key === "Delete" || key === "Backspace") && m.senderId === me) act("delete", m);
+    else if (/^[1-9]$/.test(key) && reaction) act("react", m, reaction);
+    else return false;
+    return true;
+  }
+
+  function focusMessage(messageId: string) {
+    messages.querySelector<HTMLElement>(`li[data-message-id="${CSS.escape(messageId)}"]`)?.focus();
+  }
+
+  function startReply(m: Message) {
+    if (composing?.mode === "edit") cancelComposing(true);
+    composing = { mode: "reply", to: previewOf(m) };
+    renderComposing();
+    compose.focus();
+  }
+
+  function startEdit(m: Message) {
+    if (m.senderId !== me || m.deleted) return;
+    // What was being typed comes back when the edit is saved or cancelled.
+    const draft = composing?.mode === "edit" ? composing.draft : compose.value;
+    composing = { mode: "edit", messageId: m.messageId, draft };
+    compose.value = m.content;
+    renderComposing();
+    compose.focus();
+    compose.setSelectionRange(compose.value.length, compose.value.length);
+  }
+
+  /** Leaves reply or edit mode; `restore` puts back the draft an edit set aside. */
+  function cancelComposing(restore: boolean) {
+    if (composing?.mode === "edit" && restore) compose.value = composing.draft;
+    composing = undefined;
+    renderComposing();
+  }
+
+  const composingOn = (messageId: string) =>
+    composing?.mode === "edit"
+      ? composing.messageId === messageId
+      : composing?.to.messageId === messageId;
+
+  function saveEdit(state: ConversationState, messageId: string, content: string) {
+    cancelComposing(true);
+    const { conversationId } = state.conversation;
+    if (state.messages.get(messageId)?.content === content) return;
+    void applyAnswer(client.request("message:edit", { conversationId, messageId, content }));
+  }
+
+  function remove(m: Message) {
+    if (m.senderId !== me || !confirm("Delete this message for everyone?")) return;
+    const { conversationId, messageId } = m;
+    if (composingOn(messageId)) cancelComposing(true);
+    void applyAnswer(client.request("message:delete", { conversationId, messageId }));
+  }
+
+  /** Adds my reaction with `emoji`, or takes it back if I already reacted with it. */
+  function toggleReaction(m: Message, emoji: string) {
+    const mine = m.reactions?.some((r) => r.emoji === emoji && r.me) ?? false;
+    const { conversationId, messageId } = m;
+    const event = mine ? "reaction:remove" : "reaction:add";
+    void applyAnswer(client.request(event, { conversationId, messageId, emoji }));
+  }
+
+  /** The answer to an edit, deletion or reaction is the message as it is now (my view of it). */
+  async function applyAnswer(answer: Promise<{ message: Message }>) {
+    try {
+      const { message } = await answer;
+      applyChange(message.conversationId, (s) => s.put(message));
+    } catch (err) {
+      report(err);
+    }
+  }
+
+  /** Applies a change to a conversation's messages and redraws what shows it. */
+  function applyChange(conversationId: string, apply: (s: ConversationState) => boolean) {
+    const state = store.conversations.get(conversationId);
+    if (!state) return;
+    apply(state);
+    renderList(); // the preview follows edits and deletions of the last message
+    if (state === active) renderMessages("keep");
+  }
+
   function onTyping() {
-    if (!active) return;
+    if (!active || composing?.mode === "edit") return;
     const conversationId = active.conversation.conversationId;
     if (Date.now() - typingSentAt > TYPING_SEND_EVERY_MS) {
       typingSentAt = Date.now();
@@ -297,7 +482,6 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     const newest = state?.newest();
     if (!state || !newest || !visible()) return;
     state.unread = 0;
-    reads.markRead(newest.conversationId, newest.messageId);
     renderList();
     if (state.readSent === newest.messageId || newest.senderId === me) return;
     state.readSent = newest.messageId;
@@ -324,6 +508,11 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     notice.textContent = err instanceof Error ? err.message : String(err);
   }
 
+  /** The user is looking at this conversation, so what arrives in it is read. */
+  function reading(state: ConversationState) {
+    return state === active && visible();
+  }
+
   // ---- rendering
   function nameOf(state: ConversationState) {
     const c = state.conversation;
@@ -336,7 +525,8 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     list.replaceChildren(
       ...store.ordered().map((state) => {
         const c = state.conversation;
-        const last = state.newest() ?? c.lastMessage;
+        const last = state.last();
+        const many = state.unread >= MAX_UNREAD;
         return h(
           "li",
           {},
@@ -352,10 +542,17 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
             state.unread > 0 &&
               h(
                 "span",
-                { class: "unread", "aria-label": `${state.unread} unread` },
-                String(state.unread),
+                {
+                  class: "unread",
+                  "aria-label": many ? `${MAX_UNREAD} or more unread` : `${state.unread} unread`,
+                },
+                many ? `${MAX_UNREAD}+` : String(state.unread),
               ),
-            h("span", { class: "preview" }, last ? last.content : "No messages yet"),
+            h(
+              "span",
+              { class: "preview", "data-deleted": last?.deleted ? "true" : undefined },
+              !last ? "No messages yet" : last.deleted ? DELETED_TEXT : last.content,
+            ),
           ),
         );
       }),
@@ -367,10 +564,14 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     if (!state) return;
     const { scrollHeight, scrollTop } = scroller;
     const direct = state.conversation.kind === "direct";
+    const focus = focusedInList();
     messages.replaceChildren(
-      ...state.sorted().map((m) => messageItem(m, readLabel(state, m, direct))),
-      ...[...state.pending.values()].map((p) => pendingItem(state, p)),
+      ...state.sorted().map((m) => messageItem(m, me, readLabel(state, m, direct))),
+      ...[...state.pending.values()].map((p) =>
+        pendingItem(p, me, () => send(state, { ...p, state: "pending" })),
+      ),
     );
+    focus?.();
     older.hidden = state.historyCursor === null;
     if (scroll === "bottom") scroller.scrollTop = scroller.scrollHeight;
     else if (scroll === "prepend")
@@ -384,46 +585,35 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     return direct ? "read" : `read by ${readers}`;
   }
 
-  function messageItem(m: Message, state: string | undefined) {
-    const mine = m.senderId === me;
-    return h(
-      "li",
-      {
-        class: mine ? "message mine" : "message",
-        "data-message-id": m.messageId,
-        "data-state": state,
-      },
-      h("span", { class: "sender" }, mine ? "You" : shortId(m.senderId)),
-      h("p", { class: "content" }, m.content),
-      h(
-        "span",
-        { class: "meta" },
-        h("time", { datetime: m.sentAt }, timeOf(m.sentAt)),
-        state &&
-          h("span", { class: "state" }, state === "sent" ? "Sent" : state.replace("read", "Read")),
-      ),
-    );
+  /**
+   * The list is redrawn whole: returns what puts the keyboard focus back on the same message
+   * (and the same button of it), so acting from the keyboard survives new messages and events.
+   */
+  function focusedInList(): (() => void) | undefined {
+    const el = document.activeElement;
+    if (!(el instanceof HTMLElement) || !messages.contains(el)) return undefined;
+    const id = el.closest<HTMLElement>("li[data-message-id]")?.dataset.messageId;
+    if (!id) return undefined;
+    const { action, emoji } = el.dataset;
+    const cls = el.className;
+    return () => {
+      const li = messages.querySelector<HTMLElement>(`li[data-message-id="${CSS.escape(id)}"]`);
+      const same = [...(li?.querySelectorAll<HTMLElement>("[data-action]") ?? [])].find(
+        (b) => b.dataset.action === action && b.dataset.emoji === emoji && b.className === cls,
+      );
+      (same ?? li)?.focus({ preventScroll: true });
+    };
   }
 
-  function pendingItem(state: ConversationState, p: Pending) {
-    const failed = p.state === "failed";
-    return h(
-      "li",
-      { class: "message mine", "data-client-msg-id": p.clientMsgId, "data-state": p.state },
-      h("span", { class: "sender" }, "You"),
-      h("p", { class: "content" }, p.content),
-      h(
-        "span",
-        { class: "meta" },
-        h("span", { class: "state" }, failed ? "Not sent" : "Sending…"),
-        failed &&
-          h(
-            "button",
-            { type: "button", onclick: () => send(state, { ...p, state: "pending" }) },
-            "Retry",
-          ),
-      ),
-    );
+  function renderComposing() {
+    composeContext.hidden = !composing;
+    composeContext.dataset.mode = composing?.mode ?? "";
+    sendButton.textContent = composing?.mode === "edit" ? "Save" : "Send";
+    if (composing?.mode === "reply") {
+      contextText.replaceChildren("Replying to ", quote(composing.to, me, true));
+    } else {
+      contextText.replaceChildren(composing ? "Editing your message" : "");
+    }
   }
 
   function renderTyping() {

@@ -1,9 +1,45 @@
 // The page's model of what the user sees: conversations, their messages, sends in flight,
-// receipts and who is typing. Messages are kept by id, so one shown twice is impossible.
+// receipts, unread counts and who is typing. Messages are kept by id, so one shown twice is
+// impossible; a message's later states (edits, deletion, reactions) replace it by version.
+import { REPLY_PREVIEW_CHARS } from "../../shared/limits.js";
 import { compareMessageIds } from "../../shared/message-id.js";
-import type { Conversation, Message } from "../../shared/protocol.js";
+import type {
+  Conversation,
+  Message,
+  MessageDeletedEvent,
+  MessageEditedEvent,
+  MessageSummary,
+  ReactionCount,
+  ReactionEvent,
+  ReplyPreview,
+} from "../../shared/protocol.js";
 
-export type Pending = { clientMsgId: string; content: string; state: "pending" | "failed" };
+export type Pending = {
+  clientMsgId: string;
+  content: string;
+  state: "pending" | "failed";
+  replyTo?: ReplyPreview;
+};
+
+const versionOf = (m: { version?: number }) => m.version ?? 0;
+
+/** By code point, as the gateway lists them (Cassandra orders text by its UTF-8 bytes). */
+function byCodePoint(a: string, b: string): number {
+  const x = [...a].map((c) => c.codePointAt(0) ?? 0);
+  const y = [...b].map((c) => c.codePointAt(0) ?? 0);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return (x[i] ?? 0) - (y[i] ?? 0);
+  }
+  return x.length - y.length;
+}
+
+/** What a reply shows of `original`, as the gateway computes it. */
+export function previewOf(original: Message): ReplyPreview {
+  const { messageId, senderId } = original;
+  if (original.deleted) return { messageId, senderId, preview: "", deleted: true };
+  const preview = [...original.content].slice(0, REPLY_PREVIEW_CHARS).join("");
+  return { messageId, senderId, preview };
+}
 
 export class ConversationState {
   readonly messages = new Map<string, Message>();
@@ -19,13 +55,114 @@ export class ConversationState {
   /** The newest message id reported read to the gateway. */
   readSent: string | undefined;
 
-  constructor(public conversation: Conversation) {}
+  constructor(
+    public conversation: Conversation,
+    private readonly me: string,
+  ) {
+    this.seed(conversation);
+  }
 
-  add(m: Message): boolean {
-    if (this.messages.has(m.messageId)) return false;
-    this.messages.set(m.messageId, m);
+  /** Takes the gateway's view of the conversation: its summary and everyone's read position. */
+  seed(c: Conversation) {
+    this.conversation = c;
+    for (const [userId, messageId] of Object.entries(c.readPositions)) {
+      if (userId === this.me) {
+        if (!this.readSent || compareMessageIds(messageId, this.readSent) > 0) {
+          this.readSent = messageId;
+        }
+      } else this.read(userId, messageId);
+    }
+  }
+
+  /**
+   * Holds a message not held yet, or a newer state of a held one (a state replaces a copy whose
+   * version is not higher); true only when the message is new.
+   */
+  put(m: Message): boolean {
+    const held = this.messages.get(m.messageId);
+    if (held && versionOf(m) < versionOf(held)) return false;
+    this.messages.set(m.messageId, { ...m, reactions: sortReactions(m.reactions) });
     this.pending.delete(m.clientMsgId);
+    if (held) this.changed(this.messages.get(m.messageId) as Message);
+    return !held;
+  }
+
+  /** Applies a live edit; false when the message is not held or the edit is stale. */
+  edited(e: MessageEditedEvent): boolean {
+    const last = this.conversation.lastMessage;
+    if (last?.messageId === e.messageId && !last.deleted) {
+      this.followSummary({ ...last, content: e.content, editedAt: e.editedAt });
+    }
+    return this.update(e.messageId, e.version, (m) => ({
+      ...m,
+      content: e.content,
+      editedAt: e.editedAt,
+      version: e.version,
+    }));
+  }
+
+  /** Applies a live deletion: a placeholder stays in place, without content or reactions. */
+  deleted(e: MessageDeletedEvent): boolean {
+    const last = this.conversation.lastMessage;
+    if (last?.messageId === e.messageId)
+      this.followSummary({ ...last, content: "", deleted: true });
+    // As the gateway shows a placeholder: no reactions, nothing it answers.
+    return this.update(e.messageId, e.version, ({ reactions: _, replyTo: __, ...rest }) => ({
+      ...rest,
+      content: "",
+      deleted: true,
+      version: e.version,
+    }));
+  }
+
+  /** Applies a live reaction: the emoji's new count, and whether it is now one of mine. */
+  reacted(e: ReactionEvent): boolean {
+    const held = this.messages.get(e.messageId);
+    if (!held || held.deleted) return false;
+    const old = held.reactions?.find((r) => r.emoji === e.emoji);
+    const me = e.userId === this.me ? e.added : (old?.me ?? false);
+    const others = (held.reactions ?? []).filter((r) => r.emoji !== e.emoji);
+    const next = e.count > 0 ? [...others, { emoji: e.emoji, count: e.count, me }] : others;
+    this.messages.set(e.messageId, { ...held, reactions: sortReactions(next) });
     return true;
+  }
+
+  private update(id: string, version: number, change: (m: Message) => Message): boolean {
+    const held = this.messages.get(id);
+    if (!held || version < versionOf(held)) return false;
+    const next = change(held);
+    this.messages.set(id, next);
+    this.changed(next);
+    return true;
+  }
+
+  /** The replies to `m` and the conversation's preview follow its new state. */
+  private changed(m: Message) {
+    const quote = previewOf(m);
+    for (const [id, reply] of this.messages) {
+      if (reply.replyTo?.messageId === m.messageId)
+        this.messages.set(id, { ...reply, replyTo: quote });
+    }
+    this.followSummary(m);
+  }
+
+  /** The newest message known: held, or the one the gateway listed. */
+  last(): Message | MessageSummary | null {
+    const held = this.newest();
+    const listed = this.conversation.lastMessage;
+    if (!held || !listed) return held ?? listed;
+    return compareMessageIds(held.messageId, listed.messageId) >= 0 ? held : listed;
+  }
+
+  /** Updates the listed last message when it is `m` (edited or deleted). */
+  followSummary(m: Message | MessageSummary) {
+    const last = this.conversation.lastMessage;
+    if (last?.messageId !== m.messageId) return;
+    const { messageId, senderId, content, sentAt, editedAt, deleted } = m;
+    const summary: MessageSummary = { messageId, senderId, content, sentAt };
+    if (editedAt) summary.editedAt = editedAt;
+    if (deleted) summary.deleted = deleted;
+    this.conversation = { ...this.conversation, lastMessage: summary };
   }
 
   sorted(): Message[] {
@@ -38,6 +175,23 @@ export class ConversationState {
       if (!newest || compareMessageIds(m.messageId, newest.messageId) > 0) newest = m;
     }
     return newest;
+  }
+
+  /** The newest of my messages that can still be edited. */
+  lastEditable(): Message | undefined {
+    return this.sorted()
+      .reverse()
+      .find((m) => m.senderId === this.me && !m.deleted);
+  }
+
+  /** Others' messages held that are newer than `messageId` (those a count made then missed). */
+  othersAfter(messageId: string | undefined): number {
+    let count = 0;
+    for (const m of this.messages.values()) {
+      const newer = !messageId || compareMessageIds(m.messageId, messageId) > 0;
+      if (newer && m.senderId !== this.me && !m.deleted) count++;
+    }
+    return count;
   }
 
   lastActivity(): string {
@@ -59,23 +213,29 @@ export class ConversationState {
   }
 }
 
+function sortReactions(reactions: ReactionCount[] | undefined): ReactionCount[] | undefined {
+  if (!reactions?.length) return undefined;
+  return [...reactions].sort((a, b) => byCodePoint(a.emoji, b.emoji));
+}
+
 export class Store {
   readonly conversations = new Map<string, ConversationState>();
 
   constructor(readonly me: string) {}
 
-  /** Adds or refreshes a conversation; one first known from a message gets a placeholder. */
+  /** Adds or refreshes a conversation from the gateway's view of it. */
   upsert(c: Conversation): ConversationState {
     const existing = this.conversations.get(c.conversationId);
     if (existing) {
-      existing.conversation = c;
+      existing.seed(c);
       return existing;
     }
-    const state = new ConversationState(c);
+    const state = new ConversationState(c, this.me);
     this.conversations.set(c.conversationId, state);
     return state;
   }
 
+  /** The conversation of `m`; one first known from a message gets a placeholder. */
   forMessage(m: Message): ConversationState {
     return (
       this.conversations.get(m.conversationId) ??
@@ -85,6 +245,8 @@ export class Store {
         participantIds: [this.me, m.senderId],
         lastMessage: null,
         lastUpdated: m.sentAt,
+        unreadCount: 0,
+        readPositions: {},
       })
     );
   }
