@@ -62,6 +62,8 @@ describe("authorization: every request checks participation", function () {
           "message:edited",
           "message:deleted",
           "reaction",
+          "conversation:updated",
+          "conversation:removed",
         ] as const
       ).map((name) => ({
         name: `${name} at ${"abc"[i]}`,
@@ -158,6 +160,15 @@ describe("authorization: every request checks participation", function () {
         content: "re",
         replyTo: m.messageId,
       });
+    }
+  });
+
+  it("membership changes of leaked or guessed conversations are NOT_FOUND", async () => {
+    for (const conversationId of [direct, group, newUserId()]) {
+      await refusedEverywhere("conversation:add", { conversationId, userIds: [mallory] });
+      await refusedEverywhere("conversation:remove", { conversationId, userId: bob });
+      await refusedEverywhere("conversation:rename", { conversationId, title: "pwned" });
+      await refusedEverywhere("conversation:leave", { conversationId });
     }
   });
 
