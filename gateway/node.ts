@@ -7,6 +7,7 @@ import type { Config } from "./config.js";
 import { connectRedis, redisAdapter, redisAnswers, type RedisClient } from "./fanout/redis.js";
 import { OutageBacklog } from "./fanout/outage-backlog.js";
 import { replayAfterOutages } from "./fanout/outage-replay.js";
+import { watchSubscriptionGaps } from "./fanout/subscription-gaps.js";
 import { SocketIoFanOut } from "./fanout/socketio-fanout.js";
 import { devRoutes } from "./http/dev-routes.js";
 import { createMetrics, type Metrics } from "./http/metrics.js";
@@ -191,6 +192,15 @@ export async function startGateway(
       );
     },
     log,
+  });
+  // The replay above cannot cover this node's own subscriptions coming back late.
+  watchSubscriptionGaps(pub, sub, () => {
+    fanOut.syncLocal();
+    metrics.fanoutSubscriptionGapsTotal.inc();
+    log.warn(
+      { sockets: io.of("/").sockets.size },
+      "redis subscriptions back; sockets told to catch up",
+    );
   });
   ready = true;
   log.info({ port, keyspace: config.cassandra.keyspace }, "gateway ready");

@@ -28,12 +28,13 @@ export function replayAfterOutages(
     replay(first.broadcasts);
     hooks.log.warn({ broadcasts: first.broadcasts.length }, "redis back; replaying the outage");
     setTimeout(() => {
-      if (pub.status === "ready" && sub.status === "ready") backlog.settle();
+      // Not while the outage runs again (a cluster node lost anew): its own recovery settles.
+      if (!watch.out() && pub.status === "ready" && sub.status === "ready") backlog.settle();
       const rest = backlog.take();
       replay([...first.broadcasts, ...rest.broadcasts]);
       const lost = mergeLost(first.lost, rest.lost);
       if (lost === "everyone" || lost.size > 0) hooks.lost(lost);
     }, REPLAY_AGAIN_MS).unref();
   };
-  watchRedisOutages([pub, sub], { onLost: () => backlog.keep(), onRecovered });
+  const watch = watchRedisOutages([pub, sub], { onLost: () => backlog.keep(), onRecovered });
 }

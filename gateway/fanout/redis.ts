@@ -86,16 +86,38 @@ const withTimeout = (p: Promise<string>, ms: number): Promise<string> => {
   return Promise.race([p.catch(() => ""), late]).finally(() => clearTimeout(timer));
 };
 
+const SLOTS = 16384;
+
+/** A cluster node as the slot map names it. */
+const nodeKey = (node: Redis) => `${node.options.host}:${node.options.port}`;
+
+/** The master of every slot in the client's slot map; undefined while a slot has none. */
+export function slotMasters(client: Cluster): Set<string> | undefined {
+  const masters = new Set<string>();
+  for (let slot = 0; slot < SLOTS; slot++) {
+    const master = client.slots[slot]?.[0];
+    if (!master) return undefined;
+    masters.add(master);
+  }
+  return masters;
+}
+
 /** Whether the client is connected and its Redis (every master of a cluster) answers. */
 export async function redisAnswers(client: RedisClient): Promise<boolean> {
   if (client.status !== "ready") return false;
   try {
     if (client instanceof Cluster) {
       // CLUSTER INFO still says ok for the node timeout after a master died, and the dead
-      // master stays in the slot map until its replica has taken over: ask each master.
-      const masters = client.nodes("master");
+      // master stays in the slot map until its replica has taken over: ask each master of the
+      // slot map. Not the connection pool's masters: ioredis drops a dead master from the pool
+      // at once and takes it back at the next slot refresh, so the pool alone looked whole
+      // 1.5 s after a kill, before the failover (the replay then settled too early).
+      const keys = slotMasters(client);
+      const pool = new Map(client.nodes("master").map((m) => [nodeKey(m), m]));
+      const masters = [...(keys ?? [])].flatMap((key) => pool.get(key) ?? []);
+      if (!keys || masters.length < keys.size) return false;
       const pongs = await Promise.all(masters.map((m) => withTimeout(m.ping(), PING_TIMEOUT_MS)));
-      if (masters.length === 0 || pongs.some((p) => p !== "PONG")) return false;
+      if (pongs.some((p) => p !== "PONG")) return false;
       return (await client.cluster("INFO")).includes("cluster_state:ok");
     }
     return (await client.ping()) === "PONG";
@@ -111,12 +133,12 @@ const CLUSTER_CHECK_MS = 500;
  * Calls `onLost` when any client loses a connection (a cluster client: a node), and
  * `onRecovered` when every client is ready again (and the cluster serves every slot). Redis
  * pub/sub drops what is published while a subscriber is away, so the caller has to make its
- * clients catch up.
+ * clients catch up. `out()` says whether an outage is running (lost since the last recovery).
  */
 export function watchRedisOutages(
   clients: RedisClient[],
   hooks: { onLost: () => void; onRecovered: () => void },
-) {
+): { out: () => boolean } {
   let interrupted = false;
   let checking: NodeJS.Timeout | undefined;
   const recovered = () => {
@@ -145,6 +167,7 @@ export function watchRedisOutages(
       recovered();
     });
   }
+  return { out: () => interrupted };
 }
 
 /**

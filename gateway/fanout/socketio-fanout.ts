@@ -107,6 +107,11 @@ export class SocketIoFanOut implements FanOut {
     });
   }
 
+  /** Tells every socket of this node, and no other, to catch up from storage. */
+  syncLocal() {
+    this.io.local.emit("sync:required", { reason: "replayIncomplete" });
+  }
+
   /** Tells the users (on every node) that live events to them were lost: catch up from storage. */
   syncRequired(users: Lost) {
     const event = { reason: "replayIncomplete" } as const;

@@ -54,6 +54,10 @@ export function createMetrics(opts: { defaultMetrics: boolean }) {
       "fanout_sync_required_total",
       "Users told to catch up (sync:required) because an outage backlog overflowed; a broadcast to everyone counts 1",
     ),
+    fanoutSubscriptionGapsTotal: counter(
+      "fanout_subscription_gaps_total",
+      "Times this node's Redis subscriptions worked again after a gap and its sockets were sent sync:required",
+    ),
     sendBufferPeakBytes: gauge(
       "send_buffer_peak_bytes",
       "Largest number of bytes any one socket has had queued for sending",

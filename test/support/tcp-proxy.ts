@@ -1,6 +1,6 @@
-// A TCP relay between the gateways and the shared Cassandra. Cutting it is, from the gateways'
-// point of view, Cassandra going away (live connections drop, new ones are refused) without
-// stopping the one Cassandra node every test run shares.
+// A TCP relay between the gateways and the shared Cassandra (or a test's Redis). Cutting it is,
+// from the gateways' point of view, that server going away (live connections drop, new ones are
+// refused) without stopping the one Cassandra node every test run shares, or for some nodes only.
 import { connect, createServer, type Server, type Socket } from "node:net";
 
 export class TcpProxy {
