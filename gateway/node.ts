@@ -196,6 +196,8 @@ export async function startGateway(
   // The replay above cannot cover this node's own subscriptions coming back late.
   watchSubscriptionGaps(pub, sub, () => {
     fanOut.syncLocal();
+    // Membership changes made meanwhile could not ask this node to forget its copies.
+    conversations.forgetAll();
     metrics.fanoutSubscriptionGapsTotal.inc();
     log.warn(
       { sockets: io.of("/").sockets.size },

@@ -58,23 +58,29 @@ describe("schema and storage", () => {
         "004_inbox_by_user.cql",
         "005_whole_last_message.cql",
         "006_drop_unused_tables.cql",
+        "007_message_changes.cql",
+        "008_membership.cql",
+        "009_sync.cql",
       ]);
       const tables = await db.execute(
         "SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?",
         [keyspace],
       );
       expect(tables.rows.map((r) => r.get("table_name") as string).sort()).to.deep.equal([
+        "changes_by_user",
         "conversations",
         "inbox_by_user",
         "message_buckets_by_conversation",
+        "message_changes",
         "messages_by_client_id",
         "messages_by_conversation",
+        "reactions_by_message",
         "read_positions",
         "schema_migrations",
       ]);
       const second = await migrate(db, { keyspace, replication }, log);
       expect(second.applied).to.deep.equal([]);
-      expect(second.skipped).to.have.length(6);
+      expect(second.skipped).to.have.length(9);
       await db.client.execute(`USE ${testConfig().cassandra.keyspace}`, [], { prepare: false });
     });
 

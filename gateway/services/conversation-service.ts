@@ -13,6 +13,7 @@ import type {
   InboxEntry,
   InboxRow,
   MembershipChange,
+  Touch,
 } from "../storage/records.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { InboxPage } from "./inbox-page.js";
@@ -32,7 +33,8 @@ export type StorageOptions = { messageBucketMs: number; inboxSlotMs: number };
 
 const listCursor = z.object({ s: z.number().int(), u: z.number().int(), c: z.guid() });
 
-const slotKey = (row: Pick<InboxRow, "conversationId" | "slot" | "kind">) =>
+/** What this node has written for a conversation and slot: inbox rows of a kind, or sync rows. */
+const slotKey = (row: { conversationId: string; slot: Date; kind: InboxRow["kind"] | "change" }) =>
   `${row.conversationId}@${row.slot.getTime()}@${row.kind}`;
 
 const others = (c: ConversationRecord, userId: string) =>
@@ -78,6 +80,12 @@ export class ConversationService {
     return record;
   }
 
+  /** Drops every copy: changes may have been missed (this node's Redis subscriptions broke). */
+  forgetAll(): void {
+    this.forgets++;
+    this.facts.clear();
+  }
+
   /** Drops this node's copy of the conversation: its members or title changed. */
   forget(conversationId: string): void {
     this.forgets++;
@@ -98,7 +106,11 @@ export class ConversationService {
       const row = { slot, kind: "message", at: new Date(now), conversationId } as const;
       await repo.addInboxRows({ userIds: change.add, row });
     }
+    // Every member before and after hears of it in sync (the removed ones as removals).
+    const touch = this.touch(c, new Date(), [...(change.add ?? []), ...(change.remove ?? [])]);
     await repo.change(c.conversationId, change);
+    await repo.saveTouch(touch);
+    this.touched(touch);
     this.forget(c.conversationId);
     await fanOut.conversationChanged(c.conversationId);
     const updated = await this.load(c.conversationId);
@@ -193,6 +205,24 @@ export class ConversationService {
       userIds: record.participantIds,
       row: { slot, kind, at: new Date(at), conversationId },
     };
+  }
+
+  /**
+   * What a change at `at` (an edit, a reaction, a membership change) writes for sync: the
+   * conversation's last_changed, and the members' changes_by_user rows unless this node wrote
+   * them for the slot (`also`: users to write them for anyway, such as members just removed).
+   */
+  touch(c: ConversationRecord, at: Date, also: string[] = []): Touch {
+    const { conversationId } = c;
+    const slot = windowStart(at.getTime(), this.deps.opts.inboxSlotMs);
+    const written = this.writtenSlots.has(slotKey({ conversationId, slot, kind: "change" }));
+    const userIds = [...new Set([...(written ? [] : c.participantIds), ...also])];
+    return { conversationId, at, slot, userIds };
+  }
+
+  /** Remembers that the touch's rows are stored, so later changes of its slot skip them. */
+  touched(t: Touch): void {
+    this.writtenSlots.set(slotKey({ ...t, kind: "change" }), true);
   }
 
   /** Remembers that `entry` is stored, so later activity of its slot skips it. */

@@ -91,7 +91,9 @@ export class MessageChangeService {
     const { emoji } = req;
     const { conversationId, messageId } = m;
     const at = { conversationId, bucket: bucketOf(c, messageId), messageId };
-    await this.deps.store.react(at, { emoji, userId, added }, this.newChange(messageId));
+    const touch = this.deps.conversations.touch(c, new Date());
+    await this.deps.store.react(at, { emoji, userId, added }, this.newChange(messageId), touch);
+    this.deps.conversations.touched(touch);
     const count = await this.deps.reactions.count(at, emoji);
     this.deps.fanOut.notify(
       c.participantIds,
@@ -160,7 +162,10 @@ export class MessageChangeService {
   private async store(c: ConversationRecord, m: StoredMessage, state: MessageState) {
     const { conversations, store } = this.deps;
     const isNewest = await conversations.isNewest(c.conversationId, m.messageId);
-    await store.setState(m, bucketOf(c, m.messageId), state, this.newChange(m.messageId), isNewest);
+    const touch = conversations.touch(c, new Date());
+    const change = this.newChange(m.messageId);
+    await store.setState(m, bucketOf(c, m.messageId), state, change, isNewest, touch);
+    conversations.touched(touch);
     return { ...m, ...state };
   }
 

@@ -3,7 +3,13 @@ import cassandra from "cassandra-driver";
 import { messageIdTicks } from "../../shared/message-id.js";
 import type { MessageSummary } from "../../shared/protocol.js";
 import type { Db, Params, Row, Statement } from "./cassandra.js";
-import type { ConversationRecord, InboxEntry, InboxRow, MembershipChange } from "./records.js";
+import type {
+  ConversationRecord,
+  InboxEntry,
+  InboxRow,
+  MembershipChange,
+  Touch,
+} from "./records.js";
 
 const SERIAL = cassandra.types.consistencies.localSerial;
 const str = (v: unknown) => String(v);
@@ -49,6 +55,7 @@ function toRecord(r: Row): ConversationRecord {
   const lastUpdated = lastMessage ? new Date(lastMessage.sentAt) : (r.get("last_updated") as Date);
   const title = r.get("title") as string | null;
   const admin = r.get("admin_id");
+  const lastChanged = r.get("last_changed") as Date | null;
   return {
     conversationId: str(r.get("conversation_id")),
     kind: r.get("kind") as ConversationRecord["kind"],
@@ -59,6 +66,7 @@ function toRecord(r: Row): ConversationRecord {
     createdAt: r.get("created_at") as Date,
     lastUpdated,
     lastMessage,
+    ...(lastChanged ? { lastChanged } : {}),
   };
 }
 
@@ -136,6 +144,36 @@ export class ConversationRepository {
       `UPDATE conversations SET ${sets.map(([clause]) => clause).join(", ")} WHERE conversation_id = ?`,
       [...sets.map(([, value]) => value), conversationId],
     );
+  }
+
+  /** Records a change for sync: the conversation's newest change time, and the users' rows. */
+  touch({ conversationId, at, slot, userIds }: Touch): Statement[] {
+    return [
+      {
+        // At the change's own microsecond, so the newest change wins whatever order writes land in.
+        query: "UPDATE conversations USING TIMESTAMP ? SET last_changed = ? WHERE conversation_id = ?",
+        params: [cassandra.types.Long.fromNumber(at.getTime() * 1000), at, conversationId],
+      },
+      ...userIds.map((userId) => ({
+        query: "INSERT INTO changes_by_user (user_id, slot, conversation_id) VALUES (?, ?, ?)",
+        params: [userId, slot, conversationId],
+      })),
+    ];
+  }
+
+  async saveTouch(t: Touch): Promise<void> {
+    await this.db.all(this.touch(t));
+  }
+
+  /** The conversations with a change recorded for the user in slot `from` or later. */
+  async *changedSince(userId: string, from: Date): AsyncGenerator<string> {
+    for await (const r of this.db.rows(
+      "SELECT conversation_id FROM changes_by_user WHERE user_id = ? AND slot >= ?",
+      [userId, from],
+      500,
+    )) {
+      yield str(r.get("conversation_id"));
+    }
   }
 
   inboxInserts({ userIds, row }: InboxEntry): Statement[] {

@@ -9,7 +9,7 @@ import type { ClientIdRepository } from "./client-id-repository.js";
 import type { ConversationRepository } from "./conversation-repository.js";
 import type { MessageRepository } from "./message-repository.js";
 import type { MessageAt, ReactionRepository } from "./reaction-repository.js";
-import type { MessageState, StoredMessage } from "./records.js";
+import type { MessageState, StoredMessage, Touch } from "./records.js";
 
 /** Where a change is listed: the bucket of its own time, and its id. */
 export type ChangeEntry = { bucket: Date } & ChangeRow;
@@ -36,6 +36,7 @@ export class MessageChangeStore {
     state: MessageState,
     change: ChangeEntry,
     isNewest: boolean,
+    touch: Touch,
   ): Promise<void> {
     const { messages, conversations, clientIds } = this.tables;
     await this.db.all([
@@ -44,6 +45,7 @@ export class MessageChangeStore {
     ]);
     await this.db.all([
       this.entry(m.conversationId, change),
+      ...conversations.touch(touch),
       ...(isNewest
         ? [conversations.lastMessage(m.conversationId, { ...m, ...state }, state.version)]
         : []),
@@ -55,11 +57,12 @@ export class MessageChangeStore {
     at: MessageAt,
     reaction: { emoji: string; userId: string; added: boolean },
     change: ChangeEntry,
+    touch: Touch,
   ): Promise<void> {
-    const { reactions } = this.tables;
+    const { reactions, conversations } = this.tables;
     const { emoji, userId } = reaction;
     await (reaction.added ? reactions.add(at, emoji, userId) : reactions.remove(at, emoji, userId));
-    await this.db.all([this.entry(at.conversationId, change)]);
+    await this.db.all([this.entry(at.conversationId, change), ...conversations.touch(touch)]);
   }
 
   private entry(conversationId: string, { bucket, ...row }: ChangeEntry): Statement {

@@ -11,6 +11,8 @@ export type ConversationRecord = {
   createdAt: Date;
   lastUpdated: Date;
   lastMessage: MessageSummary | null;
+  /** The newest change that is not a message (an edit, a reaction, a membership change). */
+  lastChanged?: Date;
 };
 
 /**
@@ -58,3 +60,9 @@ export type MembershipChange = {
   adminId?: string;
   title?: string;
 };
+
+/**
+ * A change that `sync` must find: the conversation's last_changed moves to `at`, and each of
+ * `userIds` (none when this node already wrote them for the slot) gets its changes_by_user row.
+ */
+export type Touch = { conversationId: string; at: Date; slot: Date; userIds: string[] };
