@@ -21,6 +21,7 @@ import { MembershipService } from "./services/membership-service.js";
 import { MessageChangeService } from "./services/message-change-service.js";
 import { MessageService } from "./services/message-service.js";
 import { MessageViews } from "./services/message-view.js";
+import { SyncService } from "./services/sync-service.js";
 import { connectCassandra, type Db } from "./storage/cassandra.js";
 import { ChangeRepository } from "./storage/change-repository.js";
 import { ClientIdRepository } from "./storage/client-id-repository.js";
@@ -169,6 +170,11 @@ export async function startGateway(
       changes,
       conversations,
       members: new MembershipService({ conversations, messages, fanOut }),
+      sync: new SyncService({
+        conversations,
+        repo: conversationRows,
+        inboxSlotMs: config.storage.inboxSlotMs,
+      }),
     },
     gate,
     sendBufferLimitBytes: config.sendBufferLimitBytes,

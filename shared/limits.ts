@@ -22,4 +22,5 @@ export const REPLY_PREVIEW_CHARS = 100;
 export const MAX_EDITS = 1000;
 /** Changes (edits, deletions, reactions) stay listed by changes:since this long. */
 export const CHANGE_RETENTION_DAYS = 30;
+export const SYNC_PAGE = { max: 200, default: 100 } as const;
 export const CHANGES_PAGE = { max: 100, default: 100 } as const;

@@ -95,6 +95,15 @@ export type ConversationCreateRequest = { participantIds: string[]; title?: stri
 export type MessageReadRequest = { conversationId: string; messageId: string };
 export type TypingRequest = { conversationId: string; typing: boolean };
 export type ConversationRef = { conversationId: string };
+export type SyncRequest = { position?: string; cursor?: string; limit?: number };
+/** A conversation that changed since the position, and what to fetch of it. */
+export type SyncEntry = {
+  conversation: Conversation;
+  /** New messages (or it is new): fetch them with history:since, or history:fetch if none held. */
+  messages: boolean;
+  /** Messages edited, deleted or reacted to, or members changed: fetch with changes:since. */
+  changes: boolean;
+};
 export type MembersAddRequest = ConversationRef & { userIds: string[] };
 export type MemberRemoveRequest = ConversationRef & { userId: string };
 export type RenameRequest = ConversationRef & { title: string };
@@ -119,6 +128,14 @@ export type ConversationsListAnswer = Answer<{
 export type ConversationAnswer = Answer<{ conversation: Conversation }>;
 export type EmptyAnswer = Answer;
 export type MessageAnswer = Answer<{ message: Message }>;
+export type SyncAnswer = Answer<{
+  conversations: SyncEntry[];
+  /** Conversations the caller was removed from or left since the position. */
+  removed: string[];
+  /** The position to send next time, once every page is read. */
+  position: string;
+  nextCursor: string | null;
+}>;
 export type ChangesSinceAnswer = Answer<{ messages: Message[]; nextCursor: string | null }>;
 
 export interface ClientToServerEvents {
@@ -145,6 +162,7 @@ export interface ClientToServerEvents {
   "conversation:remove": (req: MemberRemoveRequest, ack: (a: ConversationAnswer) => void) => void;
   "conversation:rename": (req: RenameRequest, ack: (a: ConversationAnswer) => void) => void;
   "conversation:leave": (req: ConversationRef, ack: (a: EmptyAnswer) => void) => void;
+  sync: (req: SyncRequest, ack: (a: SyncAnswer) => void) => void;
 }
 
 export type RequestEvent = keyof ClientToServerEvents;

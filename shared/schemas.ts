@@ -8,6 +8,7 @@ import {
   MAX_CONTENT_CHARS,
   MAX_GROUP_PARTICIPANTS,
   MAX_TITLE_CHARS,
+  SYNC_PAGE,
 } from "./limits.js";
 
 export const uuidSchema = z.guid();
@@ -108,6 +109,12 @@ export const renameSchema = z.strictObject({ conversationId: uuidSchema, title }
 
 export const conversationRefSchema = z.strictObject({ conversationId: uuidSchema });
 
+export const syncSchema = z.strictObject({
+  position: cursor.optional(),
+  cursor: cursor.optional(),
+  limit: limit(SYNC_PAGE),
+});
+
 export const changesSinceSchema = z.strictObject({
   conversationId: uuidSchema,
   after: messageIdSchema,
@@ -133,6 +140,7 @@ export const requestSchemas = {
   "conversation:remove": memberRemoveSchema,
   "conversation:rename": renameSchema,
   "conversation:leave": conversationRefSchema,
+  sync: syncSchema,
 } as const;
 
 export type ValidRequest<E extends keyof typeof requestSchemas> = z.output<

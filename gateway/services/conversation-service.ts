@@ -16,7 +16,7 @@ import type {
   Touch,
 } from "../storage/records.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
-import { InboxPage } from "./inbox-page.js";
+import { InboxPage, type InboxPosition } from "./inbox-page.js";
 import {
   canonicalPair,
   directConversationId,
@@ -30,6 +30,9 @@ import { countUnread } from "./unread.js";
 import { NOTHING_READ, toConversation } from "./wire.js";
 
 export type StorageOptions = { messageBucketMs: number; inboxSlotMs: number };
+
+/** Inbox page size when walking back to a time: most syncs find their changes in the first. */
+const ACTIVE_PAGE = 20;
 
 const listCursor = z.object({ s: z.number().int(), u: z.number().int(), c: z.guid() });
 
@@ -273,6 +276,30 @@ export class ConversationService {
       conversations: await Promise.all(records.map((r) => this.view(r, userId))),
       nextCursor: next ? encodeCursor(next) : null,
     };
+  }
+
+  /** The user's conversations with activity (a message, the creation) after `since`, newest first. */
+  async activeSince(userId: string, since: number): Promise<ConversationRecord[]> {
+    const found: ConversationRecord[] = [];
+    let after: InboxPosition | null = null;
+    for (;;) {
+      const { repo, opts, log } = this.deps;
+      const page: InboxPage = new InboxPage(
+        repo,
+        userId,
+        ACTIVE_PAGE,
+        opts.inboxSlotMs,
+        log,
+        after,
+      );
+      const { records, next } = await page.read();
+      for (const r of records) {
+        if (r.lastUpdated.getTime() <= since) return found;
+        found.push(r);
+      }
+      if (!next) return found;
+      after = next;
+    }
   }
 
   /** The conversation as `userId` sees it: with their unread count and everyone's read position. */

@@ -151,7 +151,8 @@ export class ConversationRepository {
     return [
       {
         // At the change's own microsecond, so the newest change wins whatever order writes land in.
-        query: "UPDATE conversations USING TIMESTAMP ? SET last_changed = ? WHERE conversation_id = ?",
+        query:
+          "UPDATE conversations USING TIMESTAMP ? SET last_changed = ? WHERE conversation_id = ?",
         params: [cassandra.types.Long.fromNumber(at.getTime() * 1000), at, conversationId],
       },
       ...userIds.map((userId) => ({

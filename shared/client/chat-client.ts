@@ -243,7 +243,11 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       }
     }
     if ("conversation" in answer) this.trackConversation(answer.conversation);
-    if ("conversations" in answer) answer.conversations.forEach((c) => this.trackConversation(c));
+    if (event === "conversations:list") {
+      (answer as RequestResult<"conversations:list">).conversations.forEach((c) =>
+        this.trackConversation(c),
+      );
+    }
   }
 
   private trackConversation(c: Conversation) {
