@@ -108,6 +108,8 @@ export type ChangesSinceRequest = {
   cursor?: string;
   limit?: number;
 };
+/** A new token for the socket's own user. */
+export type AuthRefreshRequest = { token: string };
 
 export type SendAnswer = Answer<{ message: Message }>;
 export type HistoryFetchAnswer = Answer<{ messages: Message[]; nextCursor: string | null }>;
@@ -120,6 +122,8 @@ export type ConversationAnswer = Answer<{ conversation: Conversation }>;
 export type EmptyAnswer = Answer;
 export type MessageAnswer = Answer<{ message: Message }>;
 export type ChangesSinceAnswer = Answer<{ messages: Message[]; nextCursor: string | null }>;
+/** `expiresAt`: the socket's new expiry (the new token's `exp`), ISO-8601. */
+export type AuthRefreshAnswer = Answer<{ expiresAt: string }>;
 
 export interface ClientToServerEvents {
   "message:send": (req: SendRequest, ack: (a: SendAnswer) => void) => void;
@@ -145,6 +149,7 @@ export interface ClientToServerEvents {
   "conversation:remove": (req: MemberRemoveRequest, ack: (a: ConversationAnswer) => void) => void;
   "conversation:rename": (req: RenameRequest, ack: (a: ConversationAnswer) => void) => void;
   "conversation:leave": (req: ConversationRef, ack: (a: EmptyAnswer) => void) => void;
+  "auth:refresh": (req: AuthRefreshRequest, ack: (a: AuthRefreshAnswer) => void) => void;
 }
 
 export type RequestEvent = keyof ClientToServerEvents;
@@ -187,6 +192,8 @@ export type ReactionEvent = MessageRef & {
   count: number;
 };
 
+export type SessionExpiringEvent = { expiresAt: string };
+
 export interface ServerToClientEvents {
   "message:new": (message: Message) => void;
   receipt: (receipt: ReceiptEvent) => void;
@@ -198,6 +205,8 @@ export interface ServerToClientEvents {
   "conversation:updated": (event: ConversationUpdatedEvent) => void;
   "conversation:removed": (event: ConversationRemovedEvent) => void;
   "session:expired": () => void;
+  /** The socket's token expires at `expiresAt` (ISO-8601): send `auth:refresh` before then. */
+  "session:expiring": (event: SessionExpiringEvent) => void;
   /** Live events to this socket were lost (a fan-out replay was not whole): catch up from storage. */
   "sync:required": (event: { reason: "replayIncomplete" }) => void;
 }
