@@ -226,6 +226,8 @@ describe("token refresh on a live socket", function () {
     await expectEndedAt(other, seen, expOf(t2));
     expect(refreshed.connected).to.equal(true);
     await ok(refreshed, "conversations:list", {});
+    // Closed now, so its expiry does not land in a later test's disconnect count.
+    refreshed.disconnect();
   });
 
   describe("with RATE_LIMIT_REFRESH=2/60", () => {
@@ -293,7 +295,8 @@ describe("token refresh on a live socket", function () {
       );
       expect(t.statuses.map((s) => s.status)).to.deep.equal(["connecting", "connected"]);
       expect(t.c.socket.id).to.equal(socketId);
-      expect(t.calls()).to.equal(1 + t.refreshed.length);
+      // One token at the connection and one per refresh (the next one may be on its way).
+      expect(t.calls() - t.refreshed.length).to.be.within(1, 2);
       // Each refresh moved the expiry forward.
       const times = t.refreshed.map((e) => Date.parse(e));
       expect([...times].sort((a, b) => a - b)).to.deep.equal(times);
