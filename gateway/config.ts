@@ -24,6 +24,7 @@ export const BUDGET_KINDS = [
   "typing",
   "history",
   "list",
+  "refresh",
 ] as const;
 export type BudgetKind = (typeof BUDGET_KINDS)[number];
 
@@ -52,6 +53,8 @@ const envSchema = z
     JWT_ISSUER: z.string().min(1).optional(),
     JWT_AUDIENCE: z.string().min(1).optional(),
     JWT_CLOCK_TOLERANCE_S: int(0, 300).default(5),
+    // 0: no warning, the session just ends at `exp` (a client can still refresh at any time).
+    SESSION_EXPIRING_S: int(0, 86_400).default(60),
     CASSANDRA_CONTACT_POINTS: z.string().min(1).default("127.0.0.1:9042"),
     CASSANDRA_LOCAL_DC: z.string().min(1).default("datacenter1"),
     CASSANDRA_KEYSPACE: z
@@ -98,6 +101,7 @@ const envSchema = z
     RATE_LIMIT_TYPING: budget.prefault("60/10"),
     RATE_LIMIT_HISTORY: budget.prefault("300/10"),
     RATE_LIMIT_LIST: budget.prefault("60/10"),
+    RATE_LIMIT_REFRESH: budget.prefault("10/60"),
     MAX_REQUESTS_IN_FLIGHT: int(1, 10_000).default(32),
     MAX_SOCKETS_PER_USER: int(1, 10_000).default(10),
     HANDSHAKES_PER_IP_PER_S: int(1, 100_000).default(50),
@@ -144,6 +148,8 @@ export type Config = {
     audience?: string;
     clockToleranceS: number;
   };
+  /** How long before its token's `exp` a socket is sent `session:expiring`; 0: never. */
+  sessionExpiringS: number;
   cassandra: {
     contactPoints: string[];
     localDataCenter: string;
@@ -208,6 +214,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       audience: e.JWT_AUDIENCE,
       clockToleranceS: e.JWT_CLOCK_TOLERANCE_S,
     },
+    sessionExpiringS: e.SESSION_EXPIRING_S,
     cassandra: {
       contactPoints: e.CASSANDRA_CONTACT_POINTS.split(",").map((s) => s.trim()),
       localDataCenter: e.CASSANDRA_LOCAL_DC,
@@ -246,6 +253,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         typing: e.RATE_LIMIT_TYPING,
         history: e.RATE_LIMIT_HISTORY,
         list: e.RATE_LIMIT_LIST,
+        refresh: e.RATE_LIMIT_REFRESH,
       },
       maxInFlight: e.MAX_REQUESTS_IN_FLIGHT,
       maxSocketsPerUser: e.MAX_SOCKETS_PER_USER,

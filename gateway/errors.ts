@@ -37,6 +37,7 @@ export class AuthRefusal extends Error {
 }
 
 export const badRequest = (message: string) => new GatewayError("BAD_REQUEST", message);
+export const unauthorized = (message: string) => new GatewayError("UNAUTHORIZED", message);
 export const forbidden = (message: string) => new GatewayError("FORBIDDEN", message);
 export const notFound = (message: string) => new GatewayError("NOT_FOUND", message);
 export const unavailable = (message = "storage cannot accept the request now; retry later") =>

@@ -178,6 +178,7 @@ export async function startGateway(
     },
     gate,
     sendBufferLimitBytes: config.sendBufferLimitBytes,
+    sessionExpiringMs: config.sessionExpiringS * 1000,
     metrics,
     log,
   });

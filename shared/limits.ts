@@ -24,3 +24,5 @@ export const MAX_EDITS = 1000;
 export const CHANGE_RETENTION_DAYS = 30;
 export const SYNC_PAGE = { max: 200, default: 100 } as const;
 export const CHANGES_PAGE = { max: 100, default: 100 } as const;
+/** Characters of a token in `auth:refresh`: far above any JWT a gateway issues or verifies. */
+export const MAX_TOKEN_CHARS = 8192;

@@ -117,6 +117,8 @@ export type ChangesSinceRequest = {
   cursor?: string;
   limit?: number;
 };
+/** A new token for the socket's own user. */
+export type AuthRefreshRequest = { token: string };
 
 export type SendAnswer = Answer<{ message: Message }>;
 export type HistoryFetchAnswer = Answer<{ messages: Message[]; nextCursor: string | null }>;
@@ -137,6 +139,8 @@ export type SyncAnswer = Answer<{
   nextCursor: string | null;
 }>;
 export type ChangesSinceAnswer = Answer<{ messages: Message[]; nextCursor: string | null }>;
+/** `expiresAt`: the socket's new expiry (the new token's `exp`), ISO-8601. */
+export type AuthRefreshAnswer = Answer<{ expiresAt: string }>;
 
 export interface ClientToServerEvents {
   "message:send": (req: SendRequest, ack: (a: SendAnswer) => void) => void;
@@ -163,6 +167,7 @@ export interface ClientToServerEvents {
   "conversation:rename": (req: RenameRequest, ack: (a: ConversationAnswer) => void) => void;
   "conversation:leave": (req: ConversationRef, ack: (a: EmptyAnswer) => void) => void;
   sync: (req: SyncRequest, ack: (a: SyncAnswer) => void) => void;
+  "auth:refresh": (req: AuthRefreshRequest, ack: (a: AuthRefreshAnswer) => void) => void;
 }
 
 export type RequestEvent = keyof ClientToServerEvents;
@@ -205,6 +210,8 @@ export type ReactionEvent = MessageRef & {
   count: number;
 };
 
+export type SessionExpiringEvent = { expiresAt: string };
+
 export interface ServerToClientEvents {
   "message:new": (message: Message) => void;
   receipt: (receipt: ReceiptEvent) => void;
@@ -216,6 +223,8 @@ export interface ServerToClientEvents {
   "conversation:updated": (event: ConversationUpdatedEvent) => void;
   "conversation:removed": (event: ConversationRemovedEvent) => void;
   "session:expired": () => void;
+  /** The socket's token expires at `expiresAt` (ISO-8601): send `auth:refresh` before then. */
+  "session:expiring": (event: SessionExpiringEvent) => void;
   /** Live events to this socket were lost (a fan-out replay was not whole): catch up from storage. */
   "sync:required": (event: { reason: "replayIncomplete" }) => void;
 }

@@ -9,6 +9,7 @@ import {
   MAX_GROUP_PARTICIPANTS,
   MAX_TITLE_CHARS,
   SYNC_PAGE,
+  MAX_TOKEN_CHARS,
 } from "./limits.js";
 
 export const uuidSchema = z.guid();
@@ -122,6 +123,11 @@ export const changesSinceSchema = z.strictObject({
   limit: limit(CHANGES_PAGE),
 });
 
+// The token is checked by the verifier, not here: any non-empty string within bounds is a request.
+export const authRefreshSchema = z.strictObject({
+  token: z.string().min(1).max(MAX_TOKEN_CHARS),
+});
+
 export const requestSchemas = {
   "message:send": sendSchema,
   "history:fetch": historyFetchSchema,
@@ -141,6 +147,7 @@ export const requestSchemas = {
   "conversation:rename": renameSchema,
   "conversation:leave": conversationRefSchema,
   sync: syncSchema,
+  "auth:refresh": authRefreshSchema,
 } as const;
 
 export type ValidRequest<E extends keyof typeof requestSchemas> = z.output<

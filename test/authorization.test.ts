@@ -220,6 +220,20 @@ describe("authorization: every request checks participation", function () {
     }
   });
 
+  it("auth:refresh with a victim's token is UNAUTHORIZED and leaves the stranger acting as themself", async () => {
+    const [s0] = strangers as [Client];
+    for (const victim of [alice, bob]) {
+      const token = cluster.token(victim);
+      for (const s of strangers) {
+        expectFailure(await raw(s, "auth:refresh", { token }), "UNAUTHORIZED", `as ${victim}`);
+      }
+    }
+    // Still Mallory, without creating anything: nothing of the victims' is listed, and opening a
+    // conversation with Mallory is opening one with oneself, which is refused.
+    expect((await ok(s0, "conversations:list", {})).conversations).to.deep.equal([]);
+    expectFailure(await raw(s0, "conversation:open", { peerId: mallory }), "BAD_REQUEST", "self");
+  });
+
   it("none of it stored anything or reached anyone", async () => {
     await sleep(QUIET_MS);
     expect(events.filter((e) => e.seen.length > 0)).to.deep.equal([]);

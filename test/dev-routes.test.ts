@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
+import jwt from "jsonwebtoken";
 import { loadConfig } from "../gateway/config.js";
 import { createLogger } from "../gateway/logger.js";
 import { startGateway } from "../gateway/node.js";
@@ -46,6 +47,23 @@ describe("development routes", () => {
       .and.not.equal(userId);
     expect((await mint(node!.url, { userId: "alice" })).status).to.equal(400);
     expect((await fetch(`${node!.url}/dev/token`)).status).to.equal(405);
+  });
+
+  it("mints tokens of the lifetime asked for (ttlSeconds, bounded), an hour by default", async () => {
+    const [node] = await cluster.start(1);
+    const lifetime = async (body: object) => {
+      const { token } = (await (await mint(node!.url, body)).json()) as { token: string };
+      const { iat, exp } = jwt.decode(token) as { iat: number; exp: number };
+      return exp - iat;
+    };
+    expect(await lifetime({})).to.equal(3600);
+    expect(await lifetime({ ttlSeconds: 5 })).to.equal(5);
+    expect(await lifetime({ userId: newUserId(), ttlSeconds: 86_400 })).to.equal(86_400);
+    for (const ttlSeconds of [4, 86_401, 1.5, "60", -1]) {
+      const res = await mint(node!.url, { ttlSeconds });
+      expect(res.status, JSON.stringify(ttlSeconds)).to.equal(400);
+      expect(((await res.json()) as { error: string }).error).to.contain("ttlSeconds");
+    }
   });
 
   it("says how to build the app when it is not built", async () => {

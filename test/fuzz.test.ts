@@ -47,6 +47,7 @@ const FIELDS: Record<RequestEvent, string[]> = {
   "conversation:rename": ["conversationId", "title"],
   "conversation:leave": ["conversationId"],
   sync: ["position", "cursor", "limit"],
+  "auth:refresh": ["token"],
 };
 const EVENTS = Object.keys(FIELDS) as RequestEvent[];
 const DANGEROUS_KEYS = ["__proto__", "constructor", "prototype", "toString", "then", ""];

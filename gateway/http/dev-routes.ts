@@ -11,7 +11,12 @@ import type { Config } from "../config.js";
 import type { ExtraRoutes } from "./routes.js";
 
 const MAX_BODY_BYTES = 1024;
-const TokenRequest = z.strictObject({ userId: z.uuid().optional() });
+/** Lifetimes a development token may ask for: short ones exercise `auth:refresh`. */
+export const DEV_TOKEN_TTL_S = { min: 5, max: 86_400, default: 3600 } as const;
+const TokenRequest = z.strictObject({
+  userId: z.uuid().optional(),
+  ttlSeconds: z.number().int().min(DEV_TOKEN_TTL_S.min).max(DEV_TOKEN_TTL_S.max).optional(),
+});
 
 export function devRoutes(config: Config): ExtraRoutes {
   const root = resolve(config.webRoot);
@@ -27,7 +32,10 @@ export function devRoutes(config: Config): ExtraRoutes {
   };
 }
 
-/** POST /dev/token {"userId"?: uuid} → {"userId", "token"}: a new user when none is given. */
+/**
+ * POST /dev/token {"userId"?: uuid, "ttlSeconds"?: 5-86400} → {"userId", "token"}:
+ * a new user when none is given, a token of an hour unless asked otherwise.
+ */
 async function mintToken(config: Config, req: IncomingMessage, res: ServerResponse) {
   const answer = (status: number, body: object) => {
     res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
@@ -43,10 +51,14 @@ async function mintToken(config: Config, req: IncomingMessage, res: ServerRespon
     return answer(400, { error: "body is not JSON" });
   }
   const parsed = TokenRequest.safeParse(json);
-  if (!parsed.success) return answer(400, { error: "userId must be a UUID" });
+  if (!parsed.success) {
+    const { min, max } = DEV_TOKEN_TTL_S;
+    return answer(400, { error: `userId must be a UUID, ttlSeconds an integer ${min}-${max}` });
+  }
   const userId = parsed.data.userId ?? randomUUID();
+  const ttlSeconds = parsed.data.ttlSeconds ?? DEV_TOKEN_TTL_S.default;
   try {
-    answer(200, { userId, token: signDevToken(config, userId) });
+    answer(200, { userId, token: signDevToken(config, userId, ttlSeconds) });
   } catch (err) {
     answer(409, { error: err instanceof Error ? err.message : "no development tokens here" });
   }

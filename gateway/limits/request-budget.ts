@@ -32,6 +32,7 @@ const BUDGET_OF: Record<RequestEvent, BudgetKind> = {
   "changes:since": "history",
   "conversations:list": "list",
   sync: "list",
+  "auth:refresh": "refresh",
 };
 
 /** Counted across nodes: each of these reaches other users (a message, a change, a group). */

@@ -1,4 +1,5 @@
-// The handshake and a socket's life: authenticate, join the user's room, expire with the token.
+// The handshake and a socket's life: authenticate, join the user's room, expire with the token
+// (or refresh it: session.ts).
 import type { ExtendedError } from "socket.io";
 import type { ConnectErrorData, LimitReason } from "../../shared/protocol.js";
 import type { Identity } from "../auth/token-verifier.js";
@@ -10,9 +11,8 @@ import { disconnect } from "./close.js";
 import type { RequestGate } from "./request-gate.js";
 import { registerRequestHandlers, type Services } from "./request-handlers.js";
 import { limitSendBuffer } from "./send-buffer.js";
+import { watchSession } from "./session.js";
 import { userRoom, type GatewayServer, type GatewaySocket } from "./types.js";
-
-const MAX_TIMER_MS = 2_147_483_647;
 
 function refuse(data: ConnectErrorData): ExtendedError {
   const err: ExtendedError = new Error(data.code);
@@ -30,21 +30,6 @@ function tokenOf(socket: GatewaySocket): string | undefined {
   return match?.[1];
 }
 
-/** Ends the session when its token expires. */
-function expireWithToken(socket: GatewaySocket, metrics: Metrics) {
-  let timer: NodeJS.Timeout;
-  const arm = () => {
-    const left = socket.data.tokenExpiresAt - Date.now();
-    if (left > 0) {
-      timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
-      return;
-    }
-    disconnect(socket, "tokenExpired", metrics);
-  };
-  arm();
-  socket.on("disconnect", () => clearTimeout(timer));
-}
-
 export function attachConnections(
   io: GatewayServer,
   deps: {
@@ -54,6 +39,8 @@ export function attachConnections(
     services: Services;
     gate: RequestGate;
     sendBufferLimitBytes: number;
+    /** How long before `exp` a socket is sent `session:expiring`; 0: never. */
+    sessionExpiringMs: number;
     metrics: Metrics;
     log: Logger;
   },
@@ -118,7 +105,11 @@ export function attachConnections(
     void socket.join(userRoom(user));
     metrics.connectedSockets.inc();
     log.debug({ user, socket: socket.id }, "socket connected");
-    expireWithToken(socket, metrics);
+    const session = watchSession(socket, {
+      verify: deps.verify,
+      expiringMs: deps.sessionExpiringMs,
+      metrics,
+    });
     limitSendBuffer(
       socket,
       deps.sendBufferLimitBytes,
@@ -132,7 +123,13 @@ export function attachConnections(
         disconnect(socket, "slowConsumer", metrics);
       },
     );
-    registerRequestHandlers(socket, deps.services, { limits, metrics, log, gate: deps.gate });
+    registerRequestHandlers(socket, deps.services, {
+      limits,
+      metrics,
+      log,
+      gate: deps.gate,
+      session,
+    });
     socket.on("disconnect", (reason) => {
       metrics.connectedSockets.dec();
       log.debug({ user, socket: socket.id, reason }, "socket disconnected");

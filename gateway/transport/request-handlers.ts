@@ -14,6 +14,7 @@ import type { MessageChangeService } from "../services/message-change-service.js
 import type { MessageService } from "../services/message-service.js";
 import type { SyncService } from "../services/sync-service.js";
 import type { RequestGate } from "./request-gate.js";
+import type { Session } from "./session.js";
 import type { GatewaySocket } from "./types.js";
 
 type Context = { userId: string; socketId: string };
@@ -59,7 +60,7 @@ function describeIssue(issues: { path: PropertyKey[]; message: string }[]): stri
 export function registerRequestHandlers(
   socket: GatewaySocket,
   services: Services,
-  deps: { limits: Limits; metrics: Metrics; log: Logger; gate: RequestGate },
+  deps: { limits: Limits; metrics: Metrics; log: Logger; gate: RequestGate; session: Session },
 ) {
   const { limits, metrics, gate } = deps;
   const ctx: Context = { userId: socket.data.userId, socketId: socket.id };
@@ -149,4 +150,5 @@ export function registerRequestHandlers(
   on("conversation:rename", (c, req) => members.rename(c.userId, req, c.socketId));
   on("conversation:leave", (c, req) => members.leave(c.userId, req));
   on("sync", (c, req) => sync.sync(c.userId, req));
+  on("auth:refresh", async (_c, req) => deps.session.refresh(req.token));
 }

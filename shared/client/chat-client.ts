@@ -53,6 +53,8 @@ export type ChatClientEvents = {
   changed: Message;
   /** A catch-up after a (re)connection finished: `messages` were missed, `changes` re-read. */
   synced: { messages: number; changes: number };
+  /** The session was moved by `auth:refresh` to a new token's `expiresAt` (ISO-8601). */
+  refreshed: { expiresAt: string };
 };
 
 export type SendInput = { content: string; clientMsgId?: string; replyTo?: string } & (
@@ -61,7 +63,10 @@ export type SendInput = { content: string; clientMsgId?: string; replyTo?: strin
 
 export type ChatClientOptions = {
   url: string;
-  /** A token, or a function asked for one at every (re)connection (e.g. to refresh it). */
+  /**
+   * A token, or a function asked for one at every (re)connection and, on `session:expiring`,
+   * for a new one that `auth:refresh` hands to the open socket.
+   */
   token: string | (() => string | Promise<string>);
   /** How long a request waits for the connection and its answer; 10 s. */
   requestTimeoutMs?: number;
@@ -79,6 +84,8 @@ export type ChatClientOptions = {
 export const newClientMsgId = (): string => uuidv4();
 
 const MAX_RETRY_DELAY_MS = 5000;
+/** Tries of one refresh (token function, then `auth:refresh`) before the session is let expire. */
+const REFRESH_ATTEMPTS = 4;
 /**
  * A catch-up starts this long before the cursor: a message's id is taken before it is stored, so
  * a message with an older id can become visible after a newer one was delivered (concurrent
@@ -101,6 +108,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private everConnected = false;
   private expired = false;
   private refusals = 0;
+  /** Counts refreshes; a running one stops when a newer `session:expiring` starts another. */
+  private refreshes = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly options: ChatClientOptions) {
@@ -133,6 +142,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       this.emit("conversation", c);
     });
     s.on("session:expired", () => (this.expired = true));
+    s.on("session:expiring", ({ expiresAt }) => void this.refresh(Date.parse(expiresAt)));
     // Some live messages were lost on the server's side: catch up as after a reconnection.
     s.on("sync:required", () => this.startCatchUp());
   }
@@ -376,6 +386,34 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     const before = minMessageIdAt(messageIdTime(after) - CATCH_UP_OVERLAP_MS);
     const { messages } = await this.call("history:fetch", { conversationId, before, limit: 1 });
     return messages[0]?.messageId ?? null;
+  }
+
+  /**
+   * Asks the token function for a new token and hands it to the socket, retrying failures a few
+   * times before `expiresAt`. A refusal (UNAUTHORIZED, BAD_REQUEST) ends the tries: the session
+   * then expires and the client reconnects with the next token, as without refresh.
+   */
+  private async refresh(expiresAt: number) {
+    const { token } = this.options;
+    if (typeof token !== "function") return;
+    const run = ++this.refreshes;
+    for (let attempt = 0; attempt < REFRESH_ATTEMPTS; attempt++) {
+      if (run !== this.refreshes || !this.socket.connected) return;
+      const left = expiresAt - Date.now();
+      if (left <= 0) return;
+      let pause = this.retryDelay(attempt);
+      try {
+        const fresh = await token();
+        const timeoutMs = Math.min(this.options.requestTimeoutMs ?? 10_000, left);
+        const answer = await this.call("auth:refresh", { token: fresh }, timeoutMs);
+        return this.emit("refreshed", { expiresAt: answer.expiresAt });
+      } catch (err) {
+        if (err instanceof RequestError && !err.retryable) return;
+        if (err instanceof RequestError && err.code === "DISCONNECTED") return;
+        if (err instanceof RequestError && err.retryAfterMs) pause = err.retryAfterMs;
+      }
+      await sleep(Math.min(pause, Math.max(0, expiresAt - Date.now())));
+    }
   }
 
   private onConnectError(err: Error & { data?: ConnectErrorData }) {

@@ -1,11 +1,11 @@
 // Sign-in: a development login (the gateway mints a token, development mode only) or a token.
 import { h } from "./dom.js";
-import { tokenSubject, type Session } from "./session.js";
+import { mintDevToken, tokenSubject, type SignIn } from "./session.js";
 
 /** Where the gateway is: the page's own origin unless the build names another. */
 const defaultGateway = (import.meta.env.VITE_GATEWAY_URL as string | undefined) ?? location.origin;
 
-export function loginPage(root: HTMLElement, onSignedIn: (s: Session) => void) {
+export function loginPage(root: HTMLElement, onSignedIn: (s: SignIn) => void) {
   const error = h("p", { class: "error", role: "alert" });
   const gateway = h("input", { id: "gateway", type: "url", value: defaultGateway, required: true });
   const userId = h("input", {
@@ -37,15 +37,10 @@ export function loginPage(root: HTMLElement, onSignedIn: (s: Session) => void) {
     e.preventDefault();
     error.textContent = "";
     try {
-      const res = await fetch(new URL("/dev/token", gateway.value), {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(userId.value.trim() ? { userId: userId.value.trim() } : {}),
-      });
-      if (res.status === 404) throw new Error("this gateway has no development sign-in");
-      const body = (await res.json()) as { userId?: string; token?: string; error?: string };
-      if (!res.ok || !body.token || !body.userId) throw new Error(body.error ?? res.statusText);
-      onSignedIn({ gateway: gateway.value, token: body.token, userId: body.userId });
+      // Minted once here to learn the user id (and that the gateway mints); the chat page's
+      // client asks for its own tokens.
+      const minted = await mintDevToken(gateway.value, userId.value.trim() || undefined);
+      onSignedIn({ gateway: gateway.value, userId: minted.userId, dev: true });
     } catch (err) {
       error.textContent = `Sign-in failed: ${err instanceof Error ? err.message : String(err)}`;
     }

@@ -6,7 +6,7 @@ import { clearSession, loadSession, saveSession, type Session } from "./session.
 const root = document.getElementById("app")!;
 
 function start(session: Session | null) {
-  if (!session) return loginPage(root, (s) => start((saveSession(s), s)));
+  if (!session) return loginPage(root, (s) => start(saveSession(s)));
   chatPage(root, session, () => start((clearSession(), null)));
 }
 
