@@ -136,6 +136,8 @@ export type SyncAnswer = Answer<{
   removed: string[];
   /** The position to send next time, once every page is read. */
   position: string;
+  /** A time-based id of the position sent: `after` for changes:since of the conversations listed. */
+  after: string;
   nextCursor: string | null;
 }>;
 export type ChangesSinceAnswer = Answer<{ messages: Message[]; nextCursor: string | null }>;

@@ -2,6 +2,7 @@
 // since (new messages from the inbox, other changes from changes_by_user), each flagged with
 // what to fetch, so a client with 500 conversations of which 5 changed asks about 5, not 500.
 import { z } from "zod";
+import { minMessageIdAt } from "../../shared/message-id.js";
 import type { SyncEntry } from "../../shared/protocol.js";
 import type { ValidRequest } from "../../shared/schemas.js";
 import type { ConversationRepository } from "../storage/conversation-repository.js";
@@ -47,8 +48,15 @@ export class SyncService {
         : null;
     // Without a position there is nothing to compare with: the answer is a first position.
     if (!walk) {
-      const next = encodeCursor({ t: Date.now() - OVERLAP_MS });
-      return { conversations: [], removed: [], position: next, nextCursor: null };
+      const now = Date.now() - OVERLAP_MS;
+      const next = encodeCursor({ t: now });
+      return {
+        conversations: [],
+        removed: [],
+        position: next,
+        after: minMessageIdAt(now),
+        nextCursor: null,
+      };
     }
     const since = walk.s;
     const { member, removed } = await this.changedSince(userId, since);
@@ -71,6 +79,7 @@ export class SyncService {
       // Listed on the first page only: they are few, and have no place in the order.
       removed: place ? [] : removed,
       position: encodeCursor({ t: walk.p }),
+      after: minMessageIdAt(since),
       nextCursor:
         ordered.length > req.limit && last
           ? encodeCursor({ s: since, p: walk.p, u: last.t, c: last.r.conversationId })

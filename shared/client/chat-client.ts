@@ -7,6 +7,7 @@ import type {
   Answer,
   ConnectErrorData,
   Conversation,
+  ConversationUpdatedEvent,
   Message,
   MessageDeletedEvent,
   MessageEditedEvent,
@@ -51,11 +52,19 @@ export type ChatClientEvents = {
    * events could have been missed. Replaces a held copy whose `version` is not higher.
    */
   changed: Message;
+  /** A group's members or title changed (live). */
+  updated: ConversationUpdatedEvent;
+  /** The user is no longer in the conversation: removed, left (live), or found so by a catch-up. */
+  removed: { conversationId: string; by?: string };
   /** A catch-up after a (re)connection finished: `messages` were missed, `changes` re-read. */
   synced: { messages: number; changes: number };
   /** The session was moved by `auth:refresh` to a new token's `expiresAt` (ISO-8601). */
   refreshed: { expiresAt: string };
 };
+
+/** Per conversation, what a catch-up fetches: new messages, and changes after a time. */
+type CatchUpTodo = { messages: boolean; changesAfter: string | null };
+type CatchUpPlan = { position: string | undefined; todo: Map<string, CatchUpTodo> };
 
 export type SendInput = { content: string; clientMsgId?: string; replyTo?: string } & (
   { conversationId: string } | { recipientId: string }
@@ -103,6 +112,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private readonly syncing = new Set<string>();
   /** Newest live message ids of syncing conversations, applied when their catch-up ends. */
   private readonly deferred = new Map<string, string>();
+  /** Where the last finished catch-up left off: `sync` answers what changed since. */
+  private position: string | undefined;
   /** Counts catch-ups; a running one stops when a newer one (new connection, sync:required) starts. */
   private catchUps = 0;
   private everConnected = false;
@@ -137,6 +148,11 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     s.on("message:edited", (e) => this.emit("edited", e));
     s.on("message:deleted", (e) => this.emit("deleted", e));
     s.on("reaction", (e) => this.emit("reaction", e));
+    s.on("conversation:updated", (e) => this.emit("updated", e));
+    s.on("conversation:removed", (e) => {
+      this.cursors.delete(e.conversationId);
+      this.emit("removed", e);
+    });
     s.on("conversation:new", (c) => {
       this.trackConversation(c);
       this.emit("conversation", c);
@@ -303,18 +319,20 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   }
 
   private async catchUp(from: Map<string, string | null>, run: number) {
+    const plan = await this.plan(from);
     let missed = 0;
     let changes = 0;
     for (const [conversationId, start] of from) {
-      for (let attempt = 0; ; attempt++) {
+      const todo = plan.todo.get(conversationId);
+      for (let attempt = 0; todo; attempt++) {
         if (run !== this.catchUps) return; // a newer catch-up covers what is left
         try {
           // After a failed attempt, from what that attempt already passed on.
           const after = attempt === 0 ? start : (this.cursors.get(conversationId) ?? null);
-          missed += await this.catchUpConversation(conversationId, after);
-          // Changes can touch any older message: re-read those changed since the client last
-          // had the conversation whole (nothing to do when all of it was just read).
-          if (start !== null) changes += await this.catchUpChanges(conversationId, start);
+          if (todo.messages) missed += await this.catchUpConversation(conversationId, after);
+          if (todo.changesAfter) {
+            changes += await this.catchUpChanges(conversationId, todo.changesAfter);
+          }
           break;
         } catch (err) {
           // Refused (e.g. NOT_FOUND): asking again would not help; live messages still come.
@@ -330,12 +348,62 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       if (held) this.advance(conversationId, held);
       this.deferred.delete(conversationId);
     }
+    if (run !== this.catchUps) return;
+    // Only a finished catch-up moves the position: an interrupted one is asked for again.
+    if (plan.position) this.position = plan.position;
     this.emit("synced", { messages: missed, changes });
   }
 
-  /** Passes on the messages changed since shortly before `since`; returns how many. */
-  private async catchUpChanges(conversationId: string, since: string) {
-    const after = minMessageIdAt(messageIdTime(since) - CATCH_UP_OVERLAP_MS);
+  /**
+   * What to fetch per conversation. With a position from the last catch-up, one `sync` names the
+   * conversations that changed since; otherwise (the first time, or when sync fails) every
+   * tracked conversation is read: its messages, and the changes since shortly before its cursor.
+   */
+  private async plan(from: Map<string, string | null>): Promise<CatchUpPlan> {
+    const everything = (position?: string): CatchUpPlan => ({
+      position,
+      todo: new Map(
+        [...from].map(([id, start]) => [
+          id,
+          {
+            messages: true,
+            // Nothing to re-read when all of it is read anew.
+            changesAfter: start && minMessageIdAt(messageIdTime(start) - CATCH_UP_OVERLAP_MS),
+          },
+        ]),
+      ),
+    });
+    try {
+      // Taken before the walk, so nothing that changes during it falls before the position.
+      if (!this.position) return everything((await this.call("sync", {})).position);
+      const todo = new Map<string, CatchUpTodo>();
+      let cursor: string | undefined;
+      let page: RequestResult<"sync">;
+      do {
+        page = await this.call("sync", cursor ? { cursor } : { position: this.position });
+        for (const { conversation: c, messages, changes } of page.conversations) {
+          if (!this.cursors.has(c.conversationId)) {
+            // New to this client (added to a group, a first message): listed, read when opened.
+            this.trackConversation(c);
+            this.emit("conversation", c);
+          } else
+            todo.set(c.conversationId, { messages, changesAfter: changes ? page.after : null });
+        }
+        for (const conversationId of page.removed) {
+          this.cursors.delete(conversationId);
+          this.emit("removed", { conversationId });
+        }
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return { position: page.position, todo };
+    } catch {
+      // A gateway without sync, or sync failing now: the slower walk is still complete.
+      return everything();
+    }
+  }
+
+  /** Passes on the messages changed after `after` (a time-based id); returns how many. */
+  private async catchUpChanges(conversationId: string, after: string) {
     const limit = this.options.catchUpPageSize ?? 100;
     let changed = 0;
     let cursor: string | undefined;
