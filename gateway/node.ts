@@ -4,7 +4,13 @@ import type { AddressInfo } from "node:net";
 import { Server } from "socket.io";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import type { Config } from "./config.js";
-import { connectRedis, redisAdapter, redisAnswers, type RedisClient } from "./fanout/redis.js";
+import {
+  connectRedis,
+  redisAdapter,
+  redisAnswers,
+  watchRedisLatency,
+  type RedisClient,
+} from "./fanout/redis.js";
 import { OutageBacklog } from "./fanout/outage-backlog.js";
 import { replayAfterOutages } from "./fanout/outage-replay.js";
 import { watchSubscriptionGaps } from "./fanout/subscription-gaps.js";
@@ -92,7 +98,9 @@ export async function startGateway(
   log.info({ port }, "http listening");
 
   try {
-    db = await connectCassandra(config.cassandra, log);
+    db = await connectCassandra(config.cassandra, log, (s) =>
+      metrics.cassandraRequestSeconds.observe(s),
+    );
     const { keyspace, replication, migrateOnStart } = config.cassandra;
     if (migrateOnStart) await migrate(db, { keyspace, replication }, log);
     else await useKeyspace(db, keyspace);
@@ -214,6 +222,7 @@ export async function startGateway(
   ready = true;
   log.info({ port, keyspace: config.cassandra.keyspace }, "gateway ready");
 
+  const stopPings = watchRedisLatency(pub, (s) => metrics.redisPingSeconds.observe(s));
   const connected = { db, pub, sub };
   return {
     config,
@@ -232,6 +241,7 @@ export async function startGateway(
     async stop() {
       const timeoutMs = config.shutdownTimeoutS * 1000;
       ready = false;
+      stopPings();
       http.close();
       // Requests already on their way when the signal came are still taken and answered.
       await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_LINGER_MS));
