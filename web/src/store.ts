@@ -247,6 +247,7 @@ export class Store {
         lastUpdated: m.sentAt,
         unreadCount: 0,
         readPositions: {},
+        names: {},
       })
     );
   }
