@@ -16,8 +16,10 @@ import type { Socket } from "socket.io-client";
 import { v1 } from "uuid";
 import { createLogger } from "../gateway/logger.js";
 import { ConversationService } from "../gateway/services/conversation-service.js";
+import { NameService } from "../gateway/services/name-service.js";
 import type { FanOut } from "../gateway/services/ports.js";
 import { MessageRepository } from "../gateway/storage/message-repository.js";
+import { UserRepository } from "../gateway/storage/user-repository.js";
 import { ConversationRepository } from "../gateway/storage/conversation-repository.js";
 import type {
   ClientToServerEvents,
@@ -78,6 +80,11 @@ async function seedOverTime(userId: string): Promise<number> {
       repo,
       messageRows: new MessageRepository(db),
       fanOut: noFanOut,
+      names: new NameService({
+        repo: new UserRepository(db),
+        cacheMs: 0,
+        log: createLogger("warn", "seed"),
+      }),
       opts: storage,
       log: createLogger("warn", "seed"),
     });

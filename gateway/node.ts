@@ -27,6 +27,7 @@ import { MembershipService } from "./services/membership-service.js";
 import { MessageChangeService } from "./services/message-change-service.js";
 import { MessageService } from "./services/message-service.js";
 import { MessageViews } from "./services/message-view.js";
+import { NameService } from "./services/name-service.js";
 import { SyncService } from "./services/sync-service.js";
 import { connectCassandra, type Db } from "./storage/cassandra.js";
 import { ChangeRepository } from "./storage/change-repository.js";
@@ -37,6 +38,7 @@ import { MessageChangeStore } from "./storage/message-change-store.js";
 import { MessageStore } from "./storage/message-store.js";
 import { migrate } from "./storage/migrate.js";
 import { ReactionRepository } from "./storage/reaction-repository.js";
+import { UserRepository } from "./storage/user-repository.js";
 import { disconnect, type DisconnectReason } from "./transport/close.js";
 import { attachConnections } from "./transport/connection.js";
 import { RequestGate } from "./transport/request-gate.js";
@@ -133,10 +135,16 @@ export async function startGateway(
   const reactions = new ReactionRepository(db);
   const changeRows = new ChangeRepository(db);
   const views = new MessageViews(messageRows, reactions);
+  const names = new NameService({
+    repo: new UserRepository(db),
+    cacheMs: config.namesCacheS * 1000,
+    log,
+  });
   const conversations = new ConversationService({
     repo: conversationRows,
     messageRows,
     fanOut,
+    names,
     opts: config.storage,
     log,
   });
@@ -177,12 +185,13 @@ export async function startGateway(
       messages,
       changes,
       conversations,
-      members: new MembershipService({ conversations, messages, fanOut }),
+      members: new MembershipService({ conversations, messages, fanOut, names }),
       sync: new SyncService({
         conversations,
         repo: conversationRows,
         inboxSlotMs: config.storage.inboxSlotMs,
       }),
+      names,
     },
     gate,
     sendBufferLimitBytes: config.sendBufferLimitBytes,

@@ -75,12 +75,18 @@ describe("web app in headless Chromium", function () {
     await cluster.stop();
   });
 
-  async function signIn(url: string, userId: string, viewport: { width: number; height: number }) {
+  async function signIn(
+    url: string,
+    userId: string,
+    viewport: { width: number; height: number },
+    name?: string,
+  ) {
     const context = await browser!.newContext({ viewport });
     contexts.push(context);
     const page = await context.newPage();
     await page.goto(url);
     await page.getByLabel("User id").fill(userId);
+    if (name) await page.getByLabel("Display name").fill(name);
     await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.locator('.status[data-status="connected"]').waitFor(WAIT);
     return page;
@@ -295,7 +301,7 @@ describe("web app in headless Chromium", function () {
     const bobSocket = await cluster.connect(nodeA!, bob);
     const conversationId = await seed(aliceSocket, bob, ["one", "two", "three"]);
 
-    const alicePage = await signIn(nodeA!.url, alice, { width: 1000, height: 760 });
+    const alicePage = await signIn(nodeA!.url, alice, { width: 1000, height: 760 }, "Alice L.");
     const bobPage = await signIn(nodeB!.url, bob, { width: 390, height: 760 });
     for (const page of [alicePage, bobPage]) page.on("dialog", (d) => void d.accept());
     const item = (page: Page) =>
@@ -321,6 +327,12 @@ describe("web app in headless Chromium", function () {
     await item(alicePage).click();
     await item(bobPage).click();
     await bubble(bobPage, "three").waitFor(WAIT);
+    // Alice signed in with a name, Bob without: each page shows the other's name or short id.
+    await bobPage.locator("#conversation-title", { hasText: "Direct with Alice L." }).waitFor(WAIT);
+    expect(await bubble(bobPage, "three").locator(".sender").textContent()).to.equal("Alice L.");
+    await item(alicePage)
+      .locator(".name", { hasText: `Direct with ${bob.slice(0, 8)}` })
+      .waitFor(WAIT);
     await item(bobPage)
       .locator(".unread")
       .waitFor({ state: "detached", ...WAIT });

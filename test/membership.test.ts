@@ -88,6 +88,7 @@ describe("group membership", function () {
       participantIds: conversation.participantIds,
       title: "team",
       adminId: g.alice,
+      names: {},
     });
     await eventually(() => atCarol.length === 1, 5000, "the system message");
     expect(atCarol[0]).to.include({ senderId: g.alice, content: `added ${g.dave.slice(0, 8)}` });

@@ -3,7 +3,7 @@
 import { ChatClient, newClientMsgId, type StatusChange } from "../../shared/client/index.js";
 import { MAX_CONTENT_CHARS, MAX_UNREAD } from "../../shared/limits.js";
 import type { Conversation, Message, ReplyPreview } from "../../shared/protocol.js";
-import { h, shortId } from "./dom.js";
+import { h } from "./dom.js";
 import {
   DELETED_TEXT,
   KEYS_HINT_ID,
@@ -86,7 +86,13 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     "header",
     { class: "topbar" },
     status,
-    h("p", { class: "me" }, "Signed in as ", h("code", { title: me }, me)),
+    h(
+      "p",
+      { class: "me" },
+      "Signed in as ",
+      session.name && h("strong", {}, session.name, " "),
+      h("code", { title: me }, me),
+    ),
     h("button", { type: "button", onclick: () => signOut() }, "Sign out"),
   );
   const sidebar = h(
@@ -153,7 +159,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     if (!known) void refreshList();
     renderList();
     if (state === active) {
-      if (m.senderId !== me) announcer.textContent = `${shortId(m.senderId)}: ${m.content}`;
+      if (m.senderId !== me) announcer.textContent = `${store.nameOf(m.senderId)}: ${m.content}`;
       renderTyping();
       renderMessages(m.senderId === me || nearBottom() ? "bottom" : "keep");
       markRead();
@@ -174,6 +180,12 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
   client.on("conversation", (c) => {
     seedUnread(store.upsert(c));
     renderList();
+  });
+  // Members' names may have come with the change (a member added).
+  client.on("updated", (e) => {
+    store.learnNames(e.names);
+    renderList();
+    if (active?.conversation.conversationId === e.conversationId) renderMessages("keep");
   });
   client.on("edited", (e) => applyChange(e.conversationId, (s) => s.edited(e)));
   client.on("deleted", (e) => {
@@ -518,7 +530,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     const c = state.conversation;
     if (c.kind === "group") return c.title ?? `Group of ${c.participantIds.length}`;
     const other = c.participantIds.find((id) => id !== me) ?? me;
-    return `Direct with ${shortId(other)}`;
+    return `Direct with ${store.nameOf(other)}`;
   }
 
   function renderList() {
@@ -566,9 +578,9 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     const direct = state.conversation.kind === "direct";
     const focus = focusedInList();
     messages.replaceChildren(
-      ...state.sorted().map((m) => messageItem(m, me, readLabel(state, m, direct))),
+      ...state.sorted().map((m) => messageItem(m, me, readLabel(state, m, direct), store.nameOf)),
       ...[...state.pending.values()].map((p) =>
-        pendingItem(p, me, () => send(state, { ...p, state: "pending" })),
+        pendingItem(p, me, store.nameOf, () => send(state, { ...p, state: "pending" })),
       ),
     );
     focus?.();
@@ -610,7 +622,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     composeContext.dataset.mode = composing?.mode ?? "";
     sendButton.textContent = composing?.mode === "edit" ? "Save" : "Send";
     if (composing?.mode === "reply") {
-      contextText.replaceChildren("Replying to ", quote(composing.to, me, true));
+      contextText.replaceChildren("Replying to ", quote(composing.to, me, store.nameOf, true));
     } else {
       contextText.replaceChildren(composing ? "Editing your message" : "");
     }
@@ -622,7 +634,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     typingLine.textContent =
       who.length === 0
         ? ""
-        : `${who.map(shortId).join(", ")} ${who.length === 1 ? "is" : "are"} typing…`;
+        : `${who.map(store.nameOf).join(", ")} ${who.length === 1 ? "is" : "are"} typing…`;
   }
 
   function nearBottom() {
