@@ -23,3 +23,5 @@ export const MAX_EDITS = 1000;
 /** Changes (edits, deletions, reactions) stay listed by changes:since this long. */
 export const CHANGE_RETENTION_DAYS = 30;
 export const CHANGES_PAGE = { max: 100, default: 100 } as const;
+/** Conversations one `presence:subscribe` may name. */
+export const MAX_PRESENCE_CONVERSATIONS = 50;

@@ -7,6 +7,7 @@ import {
   LIST_PAGE,
   MAX_CONTENT_CHARS,
   MAX_GROUP_PARTICIPANTS,
+  MAX_PRESENCE_CONVERSATIONS,
   MAX_TITLE_CHARS,
 } from "./limits.js";
 
@@ -115,6 +116,11 @@ export const changesSinceSchema = z.strictObject({
   limit: limit(CHANGES_PAGE),
 });
 
+// Empty is allowed: it ends the subscription.
+export const presenceSubscribeSchema = z.strictObject({
+  conversationIds: z.array(uuidSchema).max(MAX_PRESENCE_CONVERSATIONS),
+});
+
 export const requestSchemas = {
   "message:send": sendSchema,
   "history:fetch": historyFetchSchema,
@@ -133,6 +139,7 @@ export const requestSchemas = {
   "conversation:remove": memberRemoveSchema,
   "conversation:rename": renameSchema,
   "conversation:leave": conversationRefSchema,
+  "presence:subscribe": presenceSubscribeSchema,
 } as const;
 
 export type ValidRequest<E extends keyof typeof requestSchemas> = z.output<

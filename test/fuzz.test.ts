@@ -46,6 +46,7 @@ const FIELDS: Record<RequestEvent, string[]> = {
   "conversation:remove": ["conversationId", "userId"],
   "conversation:rename": ["conversationId", "title"],
   "conversation:leave": ["conversationId"],
+  "presence:subscribe": ["conversationIds"],
 };
 const EVENTS = Object.keys(FIELDS) as RequestEvent[];
 const DANGEROUS_KEYS = ["__proto__", "constructor", "prototype", "toString", "then", ""];

@@ -31,6 +31,7 @@ const BUDGET_OF: Record<RequestEvent, BudgetKind> = {
   "history:since": "history",
   "changes:since": "history",
   "conversations:list": "list",
+  "presence:subscribe": "presence",
 };
 
 /** Counted across nodes: each of these reaches other users (a message, a change, a group). */

@@ -12,6 +12,7 @@ import type { ConversationService } from "../services/conversation-service.js";
 import type { MembershipService } from "../services/membership-service.js";
 import type { MessageChangeService } from "../services/message-change-service.js";
 import type { MessageService } from "../services/message-service.js";
+import type { PresenceService } from "../services/presence-service.js";
 import type { RequestGate } from "./request-gate.js";
 import type { GatewaySocket } from "./types.js";
 
@@ -29,6 +30,7 @@ export type Services = {
   changes: MessageChangeService;
   conversations: ConversationService;
   members: MembershipService;
+  presence: PresenceService;
 };
 
 /** The payload's size as JSON; what cannot be measured counts as too large. */
@@ -111,7 +113,7 @@ export function registerRequestHandlers(
     );
   }
 
-  const { messages, changes, conversations, members } = services;
+  const { messages, changes, conversations, members, presence } = services;
   on("message:send", async (c, req) => {
     const message = await messages.send(c.userId, req, c.socketId);
     metrics.messagesSentTotal.inc();
@@ -146,4 +148,5 @@ export function registerRequestHandlers(
   on("conversation:remove", (c, req) => members.remove(c.userId, req, c.socketId));
   on("conversation:rename", (c, req) => members.rename(c.userId, req, c.socketId));
   on("conversation:leave", (c, req) => members.leave(c.userId, req));
+  on("presence:subscribe", (c, req) => presence.subscribe(c.userId, c.socketId, req));
 }
