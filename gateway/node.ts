@@ -164,7 +164,9 @@ export async function startGateway(
   });
   const presence = new PresenceService({
     store: new RedisPresenceStore(pub, config.redis.channelPrefix, config.presence.ttlMs),
-    channel: new SocketIoPresence(io),
+    channel: new SocketIoPresence(io, (state) =>
+      metrics.presenceChangesTotal.inc({ state: state.online ? "online" : "offline" }),
+    ),
     conversations,
     config: config.presence,
     nodeId: config.nodeId,

@@ -8,7 +8,10 @@ const PREFIX = "presence:";
 export const presenceRoom = (userId: string) => `${PREFIX}${userId}`;
 
 export class SocketIoPresence implements PresenceChannel {
-  constructor(private readonly io: GatewayServer) {}
+  constructor(
+    private readonly io: GatewayServer,
+    private readonly onAnnounce: (state: PresenceState) => void = () => undefined,
+  ) {}
 
   follow(socketId: string, userIds: string[]) {
     const socket = this.io.of("/").sockets.get(socketId);
@@ -22,5 +25,6 @@ export class SocketIoPresence implements PresenceChannel {
 
   announce(state: PresenceState) {
     this.io.to(presenceRoom(state.userId)).emit("presence", state);
+    this.onAnnounce(state);
   }
 }

@@ -54,6 +54,11 @@ export function createMetrics(opts: { defaultMetrics: boolean }) {
       "fanout_sync_required_total",
       "Users told to catch up (sync:required) because an outage backlog overflowed; a broadcast to everyone counts 1",
     ),
+    presenceChangesTotal: counter(
+      "presence_changes_total",
+      "Presence changes this node announced (one broadcast each), by state",
+      ["state"],
+    ),
     sendBufferPeakBytes: gauge(
       "send_buffer_peak_bytes",
       "Largest number of bytes any one socket has had queued for sending",
