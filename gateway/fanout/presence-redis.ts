@@ -5,7 +5,9 @@
 // - `<p>:presence:{i:<instance>}`: the users with a socket on that instance;
 // - `<p>:presence:{u:<user>}:on` and `...:seen`: the instances a user is on, and when their last
 //   socket closed.
-// Times come from Redis's clock, so nodes whose clocks differ agree on what is due.
+// Times come from Redis's clock, so nodes whose clocks differ agree on what is due. Reading the
+// states a subscription follows is one call on a single Redis, one per user on a Cluster.
+import { Cluster } from "ioredis";
 import type { PresenceState } from "../../shared/protocol.js";
 import { unavailable } from "../errors.js";
 import type { PresenceStore } from "../services/ports.js";
@@ -74,10 +76,16 @@ const SCRIPTS = {
       end
       return 0`,
   },
-  // KEYS: user's instances, last seen. Returns how many instances, last seen (or false).
-  presenceState: {
-    numberOfKeys: 2,
-    lua: `return { redis.call('SCARD', KEYS[1]), redis.call('GET', KEYS[2]) }`,
+  // KEYS: users' instances and last seen, in pairs (the count comes first: keys of any slot on a
+  // single Redis, of one slot on a Cluster). Returns how many instances and last seen (or false),
+  // in pairs.
+  presenceStates: {
+    lua: `local out = {}
+      for i = 1, #KEYS, 2 do
+        table.insert(out, redis.call('SCARD', KEYS[i]))
+        table.insert(out, redis.call('GET', KEYS[i + 1]))
+      end
+      return out`,
   },
 } as const;
 
@@ -168,14 +176,23 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async states(userIds: string[]): Promise<PresenceState[]> {
+    if (userIds.length === 0) return [];
+    const keys = (u: string) => [this.onKey(u), this.seenKey(u)];
+    const read = (users: string[]) =>
+      this.scripts.presenceStates(users.length * 2, ...users.flatMap(keys)) as Promise<
+        (number | string | null)[]
+      >;
     try {
-      const rows = (await Promise.all(
-        userIds.map((u) => this.scripts.presenceState(this.onKey(u), this.seenKey(u))),
-      )) as [number, string | null][];
+      const flat =
+        this.client instanceof Cluster
+          ? (await Promise.all(userIds.map((u) => read([u])))).flat()
+          : await read(userIds);
       return userIds.map((userId, i) => {
-        const [instances, seen] = rows[i]!;
-        if (instances > 0) return { userId, online: true };
-        return seen ? { userId, online: false, lastSeen: seen } : { userId, online: false };
+        const [instances, seen] = [flat[i * 2], flat[i * 2 + 1]];
+        if (typeof instances === "number" && instances > 0) return { userId, online: true };
+        return typeof seen === "string"
+          ? { userId, online: false, lastSeen: seen }
+          : { userId, online: false };
       });
     } catch (err) {
       throw Object.assign(unavailable("presence cannot be read now; retry later"), { cause: err });
