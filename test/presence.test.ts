@@ -3,6 +3,8 @@
 // only, the cap on followed users, and that a stopped node's users go offline unless they
 // reconnect elsewhere in time.
 import { expect } from "chai";
+import { userRoom } from "../gateway/transport/types.js";
+import { ChatClient } from "../shared/client/index.js";
 import type { PresenceState } from "../shared/protocol.js";
 import { expectFailure, raw } from "./support/answers.js";
 import {
@@ -184,6 +186,31 @@ describe("presence", function () {
     others[(unfollowed + 1) % 3]!.disconnect();
     await sleep(GRACE_MS + QUIET_MS * 2);
     expect(seen).to.deep.equal([]);
+  });
+
+  it("the client library follows again after a reconnection and emits each state", async () => {
+    const g = await group();
+    const lib = new ChatClient({
+      url: node(1).url,
+      token: () => cluster.token(g.bob),
+      socket: { transports: ["websocket"], reconnectionDelay: 100, reconnectionDelayMax: 300 },
+    });
+    try {
+      const states: PresenceState[] = [];
+      lib.on("presence", (p) => states.push(p));
+      await lib.connect();
+      const first = await lib.followPresence([g.conversationId]);
+      expect(byUser(first)).to.deep.equal({ [g.alice]: true, [g.carol]: true });
+      expect(states).to.have.length(2);
+      // The server drops the socket; the new one follows again by itself.
+      node(1).io.in(userRoom(g.bob)).disconnectSockets(true);
+      await eventually(() => states.length === 4, 5000, "states read again after reconnecting");
+      g.ca.disconnect();
+      await eventually(() => states.length === 5, 5000, "alice offline, live");
+      expect(states[4]).to.include({ userId: g.alice, online: false });
+    } finally {
+      lib.close();
+    }
   });
 
   it("a stopped node's users go offline within the heartbeat, unless they reconnect elsewhere", async () => {

@@ -10,6 +10,7 @@ import type {
   Message,
   MessageDeletedEvent,
   MessageEditedEvent,
+  PresenceState,
   ReactionEvent,
   ReceiptEvent,
   RequestEvent,
@@ -51,6 +52,8 @@ export type ChatClientEvents = {
    * events could have been missed. Replaces a held copy whose `version` is not higher.
    */
   changed: Message;
+  /** A followed user's presence: from `followPresence` answers (after every reconnection too) and live. */
+  presence: PresenceState;
   /** A catch-up after a (re)connection finished: `messages` were missed, `changes` re-read. */
   synced: { messages: number; changes: number };
 };
@@ -102,6 +105,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private expired = false;
   private refusals = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The conversations whose participants' presence is followed, again after a reconnection. */
+  private followed: string[] = [];
 
   constructor(private readonly options: ChatClientOptions) {
     super();
@@ -128,6 +133,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     s.on("message:edited", (e) => this.emit("edited", e));
     s.on("message:deleted", (e) => this.emit("deleted", e));
     s.on("reaction", (e) => this.emit("reaction", e));
+    s.on("presence", (p) => this.emit("presence", p));
     s.on("conversation:new", (c) => {
       this.trackConversation(c);
       this.emit("conversation", c);
@@ -164,6 +170,23 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   track(conversationId: string, lastMessageId: string | null = null): void {
     if (!this.cursors.has(conversationId)) this.cursors.set(conversationId, null);
     if (lastMessageId) this.advance(conversationId, lastMessageId);
+  }
+
+  /**
+   * Follows the presence of these conversations' participants (replacing those followed before;
+   * `[]` stops), now and after every reconnection; each state is emitted as `presence`.
+   */
+  async followPresence(conversationIds: string[]): Promise<PresenceState[]> {
+    this.followed = conversationIds;
+    return this.readPresence();
+  }
+
+  private async readPresence(): Promise<PresenceState[]> {
+    const conversationIds = this.followed;
+    const { presence } = await this.call("presence:subscribe", { conversationIds });
+    // A newer call replaced this one meanwhile: its answer is the one to show.
+    if (conversationIds === this.followed) for (const p of presence) this.emit("presence", p);
+    return presence;
   }
 
   /**
@@ -277,6 +300,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     this.expired = false;
     this.refusals = 0;
     this.startCatchUp();
+    // A new socket follows nobody until it subscribes.
+    if (this.followed.length > 0) this.readPresence().catch(() => undefined);
     this.setStatus({ status: "connected" });
   }
 
