@@ -5,12 +5,11 @@
 // adapter with one broadcast per recipient's room, as the gateway sends with
 // REDIS_ADAPTER=sharded. A private redis-server is started so its counters see only this bench.
 // Writes a table, JSON and an SVG chart (bench/results/, copied to docs/).
-import { spawn } from "node:child_process";
 import { copyFile, mkdir, writeFile } from "node:fs/promises";
-import { connect, createServer } from "node:net";
 import path from "node:path";
 import { Redis } from "ioredis";
 import { runLoad, type LoadResult } from "./load-run.js";
+import { startRedis } from "./private-redis.js";
 import { RESULTS_DIR, ROOT } from "./nodes.js";
 import { parseLoadOptions } from "./options.js";
 import { endProgress, printProgress, writeJson } from "./report.js";
@@ -54,41 +53,6 @@ function args(argv: string[]): { counts: number[]; rest: string[] } {
   const counts = (argv[i + 1] ?? "").split(",").map(Number);
   if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error("--node-counts: 2,4,8");
   return { counts, rest: [...argv.slice(0, i), ...argv.slice(i + 2)] };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise<boolean>((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    const answer = (yes: boolean) => () => {
-      socket.destroy();
-      resolve(yes);
-    };
-    socket.once("connect", answer(true));
-    socket.once("error", answer(false));
-  });
-}
-
-async function startRedis() {
-  const port = await freePort();
-  const child = spawn(
-    "redis-server",
-    ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no"],
-    { stdio: "ignore" },
-  );
-  for (let i = 0; !(await listening(port)); i++) {
-    if (i > 100) throw new Error(`redis-server did not listen on ${port}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const client = new Redis(port, "127.0.0.1");
-  return { url: `redis://127.0.0.1:${port}`, client, stop: () => child.kill("SIGKILL") };
 }
 
 type RedisCounters = { publishes: number; outputBytes: number; cpuS: number };

@@ -25,6 +25,7 @@ export const BUDGET_KINDS = [
   "history",
   "list",
   "refresh",
+  "presence",
 ] as const;
 export type BudgetKind = (typeof BUDGET_KINDS)[number];
 
@@ -104,10 +105,15 @@ const envSchema = z
     RATE_LIMIT_HISTORY: budget.prefault("300/10"),
     RATE_LIMIT_LIST: budget.prefault("60/10"),
     RATE_LIMIT_REFRESH: budget.prefault("10/60"),
+    RATE_LIMIT_PRESENCE: budget.prefault("60/60"),
     MAX_REQUESTS_IN_FLIGHT: int(1, 10_000).default(32),
     MAX_SOCKETS_PER_USER: int(1, 10_000).default(10),
     HANDSHAKES_PER_IP_PER_S: int(1, 100_000).default(50),
     TRUST_PROXY: bool.default(false),
+    PRESENCE_HEARTBEAT_S: int(1, 3600).default(10),
+    PRESENCE_TTL_S: int(2, 86_400).default(30),
+    PRESENCE_OFFLINE_GRACE_MS: int(0, 600_000).default(2000),
+    PRESENCE_MAX_USERS: int(1, 10_000).default(100),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_PUBLIC_KEY) {
@@ -120,6 +126,13 @@ const envSchema = z
     if (env.NODE_ENV === "production" && env.JWT_SECRET !== undefined) {
       const problem = productionSecretProblem(env.JWT_SECRET);
       if (problem) ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: problem });
+    }
+    if (env.PRESENCE_TTL_S <= env.PRESENCE_HEARTBEAT_S) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["PRESENCE_TTL_S"],
+        message: "must be longer than PRESENCE_HEARTBEAT_S, or live nodes would be swept",
+      });
     }
   });
 
@@ -184,6 +197,18 @@ export type Config = {
   /** The built web app, served at / outside production. */
   webRoot: string;
   limits: LimitsConfig;
+  presence: PresenceConfig;
+};
+
+export type PresenceConfig = {
+  /** How often a node renews its entry and sweeps the entries of nodes that stopped renewing. */
+  heartbeatMs: number;
+  /** How long a node's entry outlives its last renewal; a dead node's users go offline after it. */
+  ttlMs: number;
+  /** How long a user's last socket on a node may be gone before they count as offline there. */
+  offlineGraceMs: number;
+  /** Users one socket may follow at once. */
+  maxUsers: number;
 };
 
 export type LimitsConfig = {
@@ -259,11 +284,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         history: e.RATE_LIMIT_HISTORY,
         list: e.RATE_LIMIT_LIST,
         refresh: e.RATE_LIMIT_REFRESH,
+        presence: e.RATE_LIMIT_PRESENCE,
       },
       maxInFlight: e.MAX_REQUESTS_IN_FLIGHT,
       maxSocketsPerUser: e.MAX_SOCKETS_PER_USER,
       handshakesPerIpPerS: e.HANDSHAKES_PER_IP_PER_S,
       trustProxy: e.TRUST_PROXY,
+    },
+    presence: {
+      heartbeatMs: e.PRESENCE_HEARTBEAT_S * 1000,
+      ttlMs: e.PRESENCE_TTL_S * 1000,
+      offlineGraceMs: e.PRESENCE_OFFLINE_GRACE_MS,
+      maxUsers: e.PRESENCE_MAX_USERS,
     },
   };
 }

@@ -15,6 +15,8 @@ import { OutageBacklog } from "./fanout/outage-backlog.js";
 import { replayAfterOutages } from "./fanout/outage-replay.js";
 import { watchSubscriptionGaps } from "./fanout/subscription-gaps.js";
 import { SocketIoFanOut } from "./fanout/socketio-fanout.js";
+import { RedisPresenceStore } from "./fanout/presence-redis.js";
+import { SocketIoPresence } from "./fanout/socketio-presence.js";
 import { devRoutes } from "./http/dev-routes.js";
 import { createMetrics, type Metrics } from "./http/metrics.js";
 import { httpRoutes } from "./http/routes.js";
@@ -29,6 +31,7 @@ import { MessageService } from "./services/message-service.js";
 import { MessageViews } from "./services/message-view.js";
 import { NameService } from "./services/name-service.js";
 import { SyncService } from "./services/sync-service.js";
+import { PresenceService } from "./services/presence-service.js";
 import { connectCassandra, type Db } from "./storage/cassandra.js";
 import { ChangeRepository } from "./storage/change-repository.js";
 import { ClientIdRepository } from "./storage/client-id-repository.js";
@@ -42,6 +45,7 @@ import { UserRepository } from "./storage/user-repository.js";
 import { disconnect, type DisconnectReason } from "./transport/close.js";
 import { attachConnections } from "./transport/connection.js";
 import { RequestGate } from "./transport/request-gate.js";
+import { trackPresence } from "./transport/presence-hooks.js";
 import { userRoom, type GatewayServer } from "./transport/types.js";
 
 /** How long a stopping node still takes requests on its open sockets before refusing them. */
@@ -176,6 +180,18 @@ export async function startGateway(
     countSockets: async (userId) => (await io.in(userRoom(userId)).fetchSockets()).length,
     log,
   });
+  const presence = new PresenceService({
+    store: new RedisPresenceStore(pub, config.redis.channelPrefix, config.presence.ttlMs),
+    channel: new SocketIoPresence(io, (state) =>
+      metrics.presenceChangesTotal.inc({ state: state.online ? "online" : "offline" }),
+    ),
+    conversations,
+    config: config.presence,
+    nodeId: config.nodeId,
+    log,
+  });
+  await presence.start();
+  trackPresence(io, presence);
   const gate = new RequestGate();
   attachConnections(io, {
     verify: createTokenVerifier(config.jwt),
@@ -192,6 +208,7 @@ export async function startGateway(
         inboxSlotMs: config.storage.inboxSlotMs,
       }),
       names,
+      presence,
     },
     gate,
     sendBufferLimitBytes: config.sendBufferLimitBytes,
@@ -258,6 +275,8 @@ export async function startGateway(
       // One more pass over the sockets, so requests that had already arrived (on a busy node,
       // behind the timer) are refused with an answer rather than cut off unread.
       await new Promise((resolve) => setImmediate(resolve));
+      // Before the sockets close, so their users are not announced offline one by one.
+      await presence.stop();
       const sockets = closeAll("shutdown", SHUTDOWN_FLUSH_MS);
       log.info({ sockets }, "shutdown: sockets closed");
       let timer: NodeJS.Timeout | undefined;

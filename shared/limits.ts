@@ -28,3 +28,5 @@ export const SYNC_PAGE = { max: 200, default: 100 } as const;
 export const CHANGES_PAGE = { max: 100, default: 100 } as const;
 /** Characters of a token in `auth:refresh`: far above any JWT a gateway issues or verifies. */
 export const MAX_TOKEN_CHARS = 8192;
+/** Conversations one `presence:subscribe` may name. */
+export const MAX_PRESENCE_CONVERSATIONS = 50;

@@ -112,6 +112,8 @@ export type RenameRequest = ConversationRef & { title: string };
 export type MessageRef = { conversationId: string; messageId: string };
 export type MessageEditRequest = MessageRef & { content: string };
 export type ReactionRequest = MessageRef & { emoji: string };
+/** The conversations whose participants' presence the caller follows, replacing any before. */
+export type PresenceSubscribeRequest = { conversationIds: string[] };
 export type ChangesSinceRequest = {
   conversationId: string;
   /** A message id (or any time-based id): changes made after its time. */
@@ -145,6 +147,8 @@ export type SyncAnswer = Answer<{
 export type ChangesSinceAnswer = Answer<{ messages: Message[]; nextCursor: string | null }>;
 /** `expiresAt`: the socket's new expiry (the new token's `exp`), ISO-8601. */
 export type AuthRefreshAnswer = Answer<{ expiresAt: string }>;
+/** The followed users as they are now; users not listed are not followed. */
+export type PresenceSubscribeAnswer = Answer<{ presence: PresenceState[] }>;
 
 export interface ClientToServerEvents {
   "message:send": (req: SendRequest, ack: (a: SendAnswer) => void) => void;
@@ -172,6 +176,10 @@ export interface ClientToServerEvents {
   "conversation:leave": (req: ConversationRef, ack: (a: EmptyAnswer) => void) => void;
   sync: (req: SyncRequest, ack: (a: SyncAnswer) => void) => void;
   "auth:refresh": (req: AuthRefreshRequest, ack: (a: AuthRefreshAnswer) => void) => void;
+  "presence:subscribe": (
+    req: PresenceSubscribeRequest,
+    ack: (a: PresenceSubscribeAnswer) => void,
+  ) => void;
 }
 
 export type RequestEvent = keyof ClientToServerEvents;
@@ -206,6 +214,11 @@ export type MessageEditedEvent = MessageRef & {
   version: number;
 };
 export type MessageDeletedEvent = MessageRef & { version: number };
+/**
+ * A user is online while any of their sockets is connected; `lastSeen` (offline only) is when
+ * their last socket closed, absent when unknown.
+ */
+export type PresenceState = { userId: string; online: boolean; lastSeen?: string };
 /** A user's reaction was added or removed; `count` is that emoji's count just after. */
 export type ReactionEvent = MessageRef & {
   userId: string;
@@ -231,6 +244,8 @@ export interface ServerToClientEvents {
   "session:expiring": (event: SessionExpiringEvent) => void;
   /** Live events to this socket were lost (a fan-out replay was not whole): catch up from storage. */
   "sync:required": (event: { reason: "replayIncomplete" }) => void;
+  /** A followed user came online or went offline. */
+  presence: (state: PresenceState) => void;
 }
 
 // Nodes talk to each other through the adapter: broadcasts, and this request to every node to

@@ -8,6 +8,7 @@ import {
   MAX_CONTENT_CHARS,
   MAX_GROUP_PARTICIPANTS,
   MAX_NAME_CHARS,
+  MAX_PRESENCE_CONVERSATIONS,
   MAX_TITLE_CHARS,
   SYNC_PAGE,
   MAX_TOKEN_CHARS,
@@ -141,6 +142,11 @@ export const authRefreshSchema = z.strictObject({
   token: z.string().min(1).max(MAX_TOKEN_CHARS),
 });
 
+// Empty is allowed: it ends the subscription.
+export const presenceSubscribeSchema = z.strictObject({
+  conversationIds: z.array(uuidSchema).max(MAX_PRESENCE_CONVERSATIONS),
+});
+
 export const requestSchemas = {
   "message:send": sendSchema,
   "history:fetch": historyFetchSchema,
@@ -161,6 +167,7 @@ export const requestSchemas = {
   "conversation:leave": conversationRefSchema,
   sync: syncSchema,
   "auth:refresh": authRefreshSchema,
+  "presence:subscribe": presenceSubscribeSchema,
 } as const;
 
 export type ValidRequest<E extends keyof typeof requestSchemas> = z.output<

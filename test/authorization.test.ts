@@ -64,6 +64,7 @@ describe("authorization: every request checks participation", function () {
           "reaction",
           "conversation:updated",
           "conversation:removed",
+          "presence",
         ] as const
       ).map((name) => ({
         name: `${name} at ${"abc"[i]}`,
@@ -140,6 +141,7 @@ describe("authorization: every request checks participation", function () {
         await refusedEverywhere("message:read", { conversationId, messageId: m.messageId });
       }
       await refusedEverywhere("typing", { conversationId, typing: true });
+      await refusedEverywhere("presence:subscribe", { conversationIds: [conversationId] });
     }
   });
 
@@ -185,6 +187,7 @@ describe("authorization: every request checks participation", function () {
       await refusedEverywhere("message:delete", ref);
       await refusedEverywhere("reaction:add", { ...ref, emoji: "👍" });
       await refusedEverywhere("changes:since", { conversationId, after: timeUuid() });
+      await refusedEverywhere("presence:subscribe", { conversationIds: [conversationId] });
     }
   });
 
@@ -203,6 +206,7 @@ describe("authorization: every request checks participation", function () {
             ["message:delete", { conversationId, messageId: sent[0]!.messageId }],
             ["reaction:add", { conversationId, messageId: sent[0]!.messageId, emoji: "👍" }],
             ["changes:since", { conversationId, after: sent[0]!.messageId }],
+            ["presence:subscribe", { conversationIds: [conversationId] }],
           ] as const
         ).map(([event, payload]) => raw(strangers[0]!, event, payload)),
       );

@@ -48,6 +48,7 @@ const FIELDS: Record<RequestEvent, string[]> = {
   "conversation:leave": ["conversationId"],
   sync: ["position", "cursor", "limit"],
   "auth:refresh": ["token"],
+  "presence:subscribe": ["conversationIds"],
 };
 const EVENTS = Object.keys(FIELDS) as RequestEvent[];
 const DANGEROUS_KEYS = ["__proto__", "constructor", "prototype", "toString", "then", ""];

@@ -158,6 +158,7 @@ describe("limits", function () {
         ["typing", () => raw(a, "typing", { conversationId, typing: true })],
         ["history", () => raw(a, "history:fetch", { conversationId })],
         ["list", () => raw(a, "conversations:list", {})],
+        ["presence", () => raw(a, "presence:subscribe", { conversationIds: [conversationId] })],
         [
           "send",
           () => raw(a, "message:send", { conversationId, clientMsgId: `s${c++}`, content: "x" }),

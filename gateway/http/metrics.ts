@@ -71,6 +71,11 @@ export function createMetrics(opts: { defaultMetrics: boolean }) {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
+    presenceChangesTotal: counter(
+      "presence_changes_total",
+      "Presence changes this node announced (one broadcast each), by state",
+      ["state"],
+    ),
     sendBufferPeakBytes: gauge(
       "send_buffer_peak_bytes",
       "Largest number of bytes any one socket has had queued for sending",

@@ -33,6 +33,7 @@ const BUDGET_OF: Record<RequestEvent, BudgetKind> = {
   "conversations:list": "list",
   sync: "list",
   "auth:refresh": "refresh",
+  "presence:subscribe": "presence",
 };
 
 /** Counted across nodes: each of these reaches other users (a message, a change, a group). */

@@ -14,6 +14,7 @@ import type { MessageChangeService } from "../services/message-change-service.js
 import type { MessageService } from "../services/message-service.js";
 import type { NameService } from "../services/name-service.js";
 import type { SyncService } from "../services/sync-service.js";
+import type { PresenceService } from "../services/presence-service.js";
 import type { RequestGate } from "./request-gate.js";
 import type { Session } from "./session.js";
 import type { GatewaySocket } from "./types.js";
@@ -34,6 +35,7 @@ export type Services = {
   members: MembershipService;
   sync: SyncService;
   names: NameService;
+  presence: PresenceService;
 };
 
 /** The payload's size as JSON; what cannot be measured counts as too large. */
@@ -116,7 +118,7 @@ export function registerRequestHandlers(
     );
   }
 
-  const { messages, changes, conversations, members, sync } = services;
+  const { messages, changes, conversations, members, sync, presence } = services;
   on("message:send", async (c, req) => {
     const message = await messages.send(c.userId, req, c.socketId);
     metrics.messagesSentTotal.inc();
@@ -153,4 +155,5 @@ export function registerRequestHandlers(
   on("conversation:leave", (c, req) => members.leave(c.userId, req));
   on("sync", (c, req) => sync.sync(c.userId, req));
   on("auth:refresh", async (_c, req) => deps.session.refresh(req.token));
+  on("presence:subscribe", (c, req) => presence.subscribe(c.userId, c.socketId, req));
 }

@@ -11,6 +11,7 @@ import type {
   Message,
   MessageDeletedEvent,
   MessageEditedEvent,
+  PresenceState,
   ReactionEvent,
   ReceiptEvent,
   RequestEvent,
@@ -56,6 +57,8 @@ export type ChatClientEvents = {
   updated: ConversationUpdatedEvent;
   /** The user is no longer in the conversation: removed, left (live), or found so by a catch-up. */
   removed: { conversationId: string; by?: string };
+  /** A followed user's presence: from `followPresence` answers (after every reconnection too) and live. */
+  presence: PresenceState;
   /** A catch-up after a (re)connection finished: `messages` were missed, `changes` re-read. */
   synced: { messages: number; changes: number };
   /** The session was moved by `auth:refresh` to a new token's `expiresAt` (ISO-8601). */
@@ -122,6 +125,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   /** Counts refreshes; a running one stops when a newer `session:expiring` starts another. */
   private refreshes = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The conversations whose participants' presence is followed, again after a reconnection. */
+  private followed: string[] = [];
 
   constructor(private readonly options: ChatClientOptions) {
     super();
@@ -153,6 +158,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       this.cursors.delete(e.conversationId);
       this.emit("removed", e);
     });
+    s.on("presence", (p) => this.emit("presence", p));
     s.on("conversation:new", (c) => {
       this.trackConversation(c);
       this.emit("conversation", c);
@@ -190,6 +196,23 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   track(conversationId: string, lastMessageId: string | null = null): void {
     if (!this.cursors.has(conversationId)) this.cursors.set(conversationId, null);
     if (lastMessageId) this.advance(conversationId, lastMessageId);
+  }
+
+  /**
+   * Follows the presence of these conversations' participants (replacing those followed before;
+   * `[]` stops), now and after every reconnection; each state is emitted as `presence`.
+   */
+  async followPresence(conversationIds: string[]): Promise<PresenceState[]> {
+    this.followed = conversationIds;
+    return this.readPresence();
+  }
+
+  private async readPresence(): Promise<PresenceState[]> {
+    const conversationIds = this.followed;
+    const { presence } = await this.call("presence:subscribe", { conversationIds });
+    // A newer call replaced this one meanwhile: its answer is the one to show.
+    if (conversationIds === this.followed) for (const p of presence) this.emit("presence", p);
+    return presence;
   }
 
   /**
@@ -307,6 +330,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     this.expired = false;
     this.refusals = 0;
     this.startCatchUp();
+    // A new socket follows nobody until it subscribes.
+    if (this.followed.length > 0) this.readPresence().catch(() => undefined);
     this.setStatus({ status: "connected" });
   }
 

@@ -2,8 +2,8 @@
 // (with edit, delete, reactions and replies) and the send box, driven by the shared client.
 import { ChatClient, newClientMsgId, type StatusChange } from "../../shared/client/index.js";
 import { MAX_CONTENT_CHARS, MAX_UNREAD } from "../../shared/limits.js";
-import type { Conversation, Message, ReplyPreview } from "../../shared/protocol.js";
-import { h } from "./dom.js";
+import type { Conversation, Message, PresenceState, ReplyPreview } from "../../shared/protocol.js";
+import { h, shortId } from "./dom.js";
 import {
   DELETED_TEXT,
   KEYS_HINT_ID,
@@ -40,6 +40,8 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
   let loadingOlder = false;
   let typingSentAt = 0;
   let typingIdle: ReturnType<typeof setTimeout> | undefined;
+  /** The presence of the open conversation's participants (followed one conversation at a time). */
+  const presence = new Map<string, PresenceState>();
 
   // ---- elements
   const status = h("p", { class: "status", role: "status", "data-status": "connecting" });
@@ -50,6 +52,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
   const groupTitle = h("input", { id: "group-title", autocomplete: "off" });
   const title = h("h2", { id: "conversation-title" }, "No conversation open");
   const typingLine = h("p", { class: "typing", "aria-live": "polite" });
+  const presenceList = h("ul", { class: "presence", "aria-label": "Who is online" });
   const older = h(
     "button",
     { type: "button", class: "older", hidden: true, onclick: () => void loadOlder() },
@@ -125,6 +128,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
       {},
       h("button", { type: "button", class: "back", onclick: () => showList() }, "← Back"),
       title,
+      presenceList,
     ),
     scroller,
     announcer,
@@ -196,6 +200,10 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     if (state && state.unread > 0 && !reading(state)) refreshSoon();
   });
   client.on("reaction", (e) => applyChange(e.conversationId, (s) => s.reacted(e)));
+  client.on("presence", (p) => {
+    presence.set(p.userId, p);
+    renderPresence();
+  });
   // A catch-up re-read a changed message: only held ones are replaced, so no gap opens.
   client.on("changed", (m) =>
     applyChange(m.conversationId, (s) => (s.messages.has(m.messageId) ? s.put(m) : false)),
@@ -296,7 +304,12 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
 
   async function open(c: Conversation) {
     notice.textContent = "";
-    if (active?.conversation.conversationId !== c.conversationId) cancelComposing(true);
+    if (active?.conversation.conversationId !== c.conversationId) {
+      cancelComposing(true);
+      // Only the conversation on screen is followed: the cost stays with what is shown.
+      presence.clear();
+      client.followPresence([c.conversationId]).catch(() => undefined);
+    }
     active = store.upsert(c);
     active.unread = 0;
     page.dataset.view = "conversation";
@@ -305,6 +318,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     renderList();
     renderMessages("bottom");
     renderTyping();
+    renderPresence();
     if (active.historyCursor === undefined) await loadOlder();
     markRead();
     compose.focus();
@@ -626,6 +640,24 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     } else {
       contextText.replaceChildren(composing ? "Editing your message" : "");
     }
+  }
+
+  function renderPresence() {
+    const others = active?.conversation.participantIds.filter((id) => id !== me) ?? [];
+    presenceList.replaceChildren(
+      ...others.map((id) => {
+        const p = presence.get(id);
+        const seen = p?.lastSeen ? `, last seen ${new Date(p.lastSeen).toLocaleString()}` : "";
+        const label = !p ? "unknown" : p.online ? "online" : `offline${seen}`;
+        return h(
+          "li",
+          { "data-user-id": id, "data-online": p ? String(p.online) : undefined, title: label },
+          h("span", { class: "dot", "aria-hidden": "true" }),
+          h("span", {}, shortId(id)),
+          h("span", { class: "visually-hidden" }, `: ${label}`),
+        );
+      }),
+    );
   }
 
   function renderTyping() {
