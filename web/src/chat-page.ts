@@ -13,6 +13,7 @@ import {
   REACTIONS,
   type Action,
 } from "./message-item.js";
+import { membersPanel, systemItem, systemText, withUpdate } from "./members-panel.js";
 import type { Session } from "./session.js";
 import { previewOf, Store, type ConversationState, type Pending } from "./store.js";
 
@@ -44,11 +45,13 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
   // ---- elements
   const status = h("p", { class: "status", role: "status", "data-status": "connecting" });
   const notice = h("p", { class: "error", role: "alert" });
+  const info = h("p", { class: "notice", role: "status" });
   const list = h("ul", { class: "conversations", "aria-label": "Conversations" });
   const peer = h("input", { id: "peer", required: true, autocomplete: "off" });
   const members = h("input", { id: "members", required: true, autocomplete: "off" });
   const groupTitle = h("input", { id: "group-title", autocomplete: "off" });
   const title = h("h2", { id: "conversation-title" }, "No conversation open");
+  const panel = membersPanel({ me, client, onChanged: showGroup, onLeft: (id) => drop(id, me) });
   const typingLine = h("p", { class: "typing", "aria-live": "polite" });
   const older = h(
     "button",
@@ -109,6 +112,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
       h("button", { type: "submit" }, "Create group"),
     ),
     notice,
+    info,
     list,
   );
   const main = h(
@@ -119,7 +123,9 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
       {},
       h("button", { type: "button", class: "back", onclick: () => showList() }, "← Back"),
       title,
+      panel.button,
     ),
+    panel.dialog,
     scroller,
     announcer,
     keysHint,
@@ -153,7 +159,8 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     if (!known) void refreshList();
     renderList();
     if (state === active) {
-      if (m.senderId !== me) announcer.textContent = `${shortId(m.senderId)}: ${m.content}`;
+      if (m.system) announcer.textContent = systemText(m, me);
+      else if (m.senderId !== me) announcer.textContent = `${shortId(m.senderId)}: ${m.content}`;
       renderTyping();
       renderMessages(m.senderId === me || nearBottom() ? "bottom" : "keep");
       markRead();
@@ -188,6 +195,11 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
   client.on("changed", (m) =>
     applyChange(m.conversationId, (s) => (s.messages.has(m.messageId) ? s.put(m) : false)),
   );
+  client.on("updated", (e) => {
+    const state = store.conversations.get(e.conversationId);
+    if (state) showGroup(withUpdate(state.conversation, e));
+  });
+  client.on("removed", (e) => drop(e.conversationId, e.by));
   // After a reconnection: the list may have changed while we were away.
   client.on("synced", () => void refreshList());
   document.addEventListener("visibilitychange", markRead);
@@ -283,13 +295,14 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
   }
 
   async function open(c: Conversation) {
-    notice.textContent = "";
+    notice.textContent = info.textContent = "";
     if (active?.conversation.conversationId !== c.conversationId) cancelComposing(true);
     active = store.upsert(c);
     active.unread = 0;
     page.dataset.view = "conversation";
     compose.disabled = sendButton.disabled = false;
     title.textContent = nameOf(active);
+    panel.show(active.conversation);
     renderList();
     renderMessages("bottom");
     renderTyping();
@@ -357,7 +370,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
 
   function act(action: Action, m: Message, emoji?: string) {
     if (action === "quote" && m.replyTo) return focusMessage(m.replyTo.messageId);
-    if (m.deleted) return;
+    if (m.deleted || m.system) return; // a system message takes no actions
     if (action === "reply") startReply(m);
     else if (action === "edit") startEdit(m);
     else if (action === "delete") remove(m);
@@ -491,6 +504,46 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     });
   }
 
+  /** A group's new members, admin or title: in the list, the header and the member list. */
+  function showGroup(c: Conversation) {
+    if (!store.conversations.has(c.conversationId)) return;
+    const state = store.upsert(c);
+    renderList();
+    if (state !== active) return;
+    title.textContent = nameOf(state);
+    panel.show(state.conversation);
+  }
+
+  /** The user is no longer in the conversation (`by` removed them): forget it, close it if open. */
+  function drop(conversationId: string, by: string | undefined) {
+    const state = store.conversations.get(conversationId);
+    if (!state) return;
+    store.conversations.delete(conversationId);
+    const name = nameOf(state);
+    // `by` is unknown when a catch-up found it.
+    info.textContent =
+      by === me
+        ? `You left ${name}.`
+        : by
+          ? `You were removed from ${name}.`
+          : `You are no longer a member of ${name}.`;
+    if (state === active) {
+      // Not stopTyping(): the gateway would refuse a typing event for a group we are not in.
+      clearTimeout(typingIdle);
+      typingSentAt = 0;
+      cancelComposing(true);
+      active = undefined;
+      page.dataset.view = "list";
+      title.textContent = "No conversation open";
+      compose.disabled = sendButton.disabled = true;
+      messages.replaceChildren();
+      older.hidden = true;
+      panel.show(undefined);
+      renderTyping();
+    }
+    renderList();
+  }
+
   /** Phones only: back to the list, where new messages count as unread again. */
   function showList() {
     page.dataset.view = "list";
@@ -566,7 +619,11 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     const direct = state.conversation.kind === "direct";
     const focus = focusedInList();
     messages.replaceChildren(
-      ...state.sorted().map((m) => messageItem(m, me, readLabel(state, m, direct))),
+      ...state
+        .sorted()
+        .map((m) =>
+          m.system ? systemItem(m, me) : messageItem(m, me, readLabel(state, m, direct)),
+        ),
       ...[...state.pending.values()].map((p) =>
         pendingItem(p, me, () => send(state, { ...p, state: "pending" })),
       ),
