@@ -604,7 +604,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
             h(
               "span",
               { class: "preview", "data-deleted": last?.deleted ? "true" : undefined },
-              !last ? "No messages yet" : last.deleted ? DELETED_TEXT : last.content,
+              !last ? "No messages yet" : last.deleted ? DELETED_TEXT : systemText(last, me),
             ),
           ),
         );

@@ -9,8 +9,14 @@ import { senderName } from "./message-item.js";
 /** A user as an object in a sentence ("Bob added you"); `senderName` is how users are shown. */
 const whom = (userId: string, me: string) => (userId === me ? "you" : senderName(userId, me));
 
-/** What a system message says, told from the viewer's side; the gateway's `content` otherwise. */
-export function systemText(m: Message, me: string): string {
+/**
+ * What a system message says, told from the viewer's side; any other message's (or a listed
+ * summary's, which carries no `system`) `content`.
+ */
+export function systemText(
+  m: Pick<Message, "senderId" | "content" | "system">,
+  me: string,
+): string {
   const s = m.system;
   if (!s) return m.content;
   const actor = senderName(m.senderId, me);
