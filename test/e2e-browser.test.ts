@@ -544,11 +544,22 @@ describe("web app in headless Chromium", function () {
     expect(await carolPage.getByRole("textbox", { name: /^Add members/ }).count()).to.equal(0);
     await carolPage.keyboard.press("Escape");
 
+    // Alice renames the group: the others' headers and lists follow.
+    const renameBox = alicePage.getByLabel("Group title", { exact: true });
+    await renameBox.fill("Reading club");
+    await renameBox.press("Enter");
+    await alicePage.locator("#members-title", { hasText: "Members of Reading club" }).waitFor(WAIT);
+    await carolPage.locator("#conversation-title", { hasText: "Reading club" }).waitFor(WAIT);
+    await item(carolPage).locator(".name", { hasText: "Reading club" }).waitFor(WAIT);
+    await system(bobPage, "renamed", "renamed the group to “Reading club”").waitFor(WAIT);
+
     // Alice removes Bob (confirmed): his page closes the group, drops it and says why.
     await alicePage.getByRole("button", { name: `Remove ${short(bob)}`, exact: true }).click();
     await member(alicePage, bob).waitFor({ state: "detached", ...WAIT });
     await item(bobPage).waitFor({ state: "detached", ...WAIT });
-    await bobPage.locator(".notice", { hasText: "You were removed from Book club." }).waitFor(WAIT);
+    await bobPage
+      .locator(".notice", { hasText: "You were removed from Reading club." })
+      .waitFor(WAIT);
     expect(await bobPage.locator("#conversation-title").textContent()).to.equal(
       "No conversation open",
     );
@@ -588,7 +599,7 @@ describe("web app in headless Chromium", function () {
     // Carol leaves from the member list (confirmed); Alice's page shows it.
     await membersButton(carolPage, 2).click();
     await carolPage.getByRole("button", { name: "Leave group" }).click();
-    await carolPage.locator(".notice", { hasText: "You left Book club." }).waitFor(WAIT);
+    await carolPage.locator(".notice", { hasText: "You left Reading club." }).waitFor(WAIT);
     await item(carolPage).waitFor({ state: "detached", ...WAIT });
     await system(alicePage, "left", `${short(carol)} left the group`).waitFor(WAIT);
     await membersButton(alicePage, 1).waitFor(WAIT);
