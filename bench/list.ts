@@ -1,9 +1,11 @@
-// npm run bench:list -- [--entries N] [--flood G] [--requests R]: `conversations:list` latency
-// through a gateway node for two inboxes:
+// npm run bench:list -- [--entries N] [--flood G] [--unread U] [--requests R]: `conversations:list` latency
+// through a gateway node for three inboxes:
 // - over time: N conversations created and active over N/10 hours (about 10 per inbox slot),
 //   written through the gateway's own ConversationService (its inbox write path);
 // - flood: G groups that include the victim, created through the gateway as fast as one
-//   attacker's socket can (64 in flight), all in one inbox slot.
+//   attacker's socket can (64 in flight), all in one inbox slot;
+// - unread: U groups with 5 messages each sent through the gateway, half read up to the 2nd,
+//   so every listed conversation's unread count reads real message rows.
 // Each inbox is listed R times with {limit: 1} and R times with {limit: 50} (first pages), and
 // walked whole with {limit: 50}.
 import { randomUUID } from "node:crypto";
@@ -14,10 +16,19 @@ import type { Socket } from "socket.io-client";
 import { v1 } from "uuid";
 import { createLogger } from "../gateway/logger.js";
 import { ConversationService } from "../gateway/services/conversation-service.js";
+import { NameService } from "../gateway/services/name-service.js";
 import type { FanOut } from "../gateway/services/ports.js";
 import { MessageRepository } from "../gateway/storage/message-repository.js";
+import { UserRepository } from "../gateway/storage/user-repository.js";
 import { ConversationRepository } from "../gateway/storage/conversation-repository.js";
-import type { ClientToServerEvents, ServerToClientEvents } from "../shared/protocol.js";
+import type {
+  ClientToServerEvents,
+  RequestEvent,
+  RequestPayload,
+  RequestResult,
+  ServerToClientEvents,
+} from "../shared/protocol.js";
+import { emitRequest } from "../shared/request.js";
 import { tokenFor } from "./gateway-target.js";
 import { benchConfig, openBenchDb } from "./keyspace.js";
 import { startNodes, stopNodes } from "./nodes.js";
@@ -34,6 +45,7 @@ const { values } = parseArgs({
     entries: { type: "string", default: "10000" },
     flood: { type: "string", default: "2000" },
     requests: { type: "string", default: "500" },
+    unread: { type: "string", default: "200" },
     keyspace: { type: "string", default: "chat_bench" },
     json: { type: "string" },
   },
@@ -41,6 +53,9 @@ const { values } = parseArgs({
 const entries = Number(values.entries);
 const floodSize = Number(values.flood);
 const requests = Number(values.requests);
+const unreadSize = Number(values.unread);
+/** Messages per conversation of the unread inbox; half of them are read up to the second. */
+const UNREAD_MESSAGES = 5;
 const keyspace = values.keyspace;
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -65,6 +80,11 @@ async function seedOverTime(userId: string): Promise<number> {
       repo,
       messageRows: new MessageRepository(db),
       fanOut: noFanOut,
+      names: new NameService({
+        repo: new UserRepository(db),
+        cacheMs: 0,
+        log: createLogger("warn", "seed"),
+      }),
       opts: storage,
       log: createLogger("warn", "seed"),
     });
@@ -116,6 +136,39 @@ async function flood(attacker: Client, victimId: string): Promise<number> {
   if (Object.keys(errors.counts).length > 0) {
     throw new Error(`flood refused: ${JSON.stringify(errors.counts)}`);
   }
+  return round((performance.now() - started) / 1000, 1);
+}
+
+/**
+ * U groups of the reader and a peer, each with UNREAD_MESSAGES messages from the peer sent through
+ * the gateway (so unread counts read real message rows); half read up to the second message.
+ */
+async function seedUnread(peer: Client, readerSocket: Client, readerId: string): Promise<number> {
+  const started = performance.now();
+  const ask = async <E extends RequestEvent>(
+    socket: Client,
+    event: E,
+    payload: RequestPayload<E>,
+  ) => {
+    const answer = await emitRequest(socket, event, payload, ACK_TIMEOUT_MS);
+    if (!answer.ok) throw new Error(`${event}: ${JSON.stringify(answer.error)}`);
+    return answer as RequestResult<E>;
+  };
+  await pool(unreadSize, 32, async (i) => {
+    const created = await ask(peer, "conversation:create", { participantIds: [readerId] });
+    const { conversationId } = created.conversation;
+    const ids: string[] = [];
+    for (let m = 0; m < UNREAD_MESSAGES; m++) {
+      const sent = await ask(peer, "message:send", {
+        conversationId,
+        clientMsgId: randomUUID(),
+        content: `m${m}`,
+      });
+      ids.push(sent.message.messageId);
+    }
+    if (i % 2 === 0)
+      await ask(readerSocket, "message:read", { conversationId, messageId: ids[1]! });
+  });
   return round((performance.now() - started) / 1000, 1);
 }
 
@@ -175,6 +228,8 @@ const [node] = await startNodes("gateway", 1, { CASSANDRA_KEYSPACE: keyspace });
 let overTime: Listing;
 let flooded: Listing;
 let floodSeconds: number;
+let unread: Listing;
+let unreadSeconds: number;
 try {
   const url = node?.url ?? "";
   const readerSocket = await openSocket<Client>(url, { token: tokenFor(reader) });
@@ -186,6 +241,13 @@ try {
   const victimSocket = await openSocket<Client>(url, { token: tokenFor(victim) });
   flooded = await listing(victimSocket, floodSize);
   victimSocket.close();
+  const [unreadReader, unreadPeer] = [randomUUID(), randomUUID()];
+  const peerSocket = await openSocket<Client>(url, { token: tokenFor(unreadPeer) });
+  const unreadSocket = await openSocket<Client>(url, { token: tokenFor(unreadReader) });
+  unreadSeconds = await seedUnread(peerSocket, unreadSocket, unreadReader);
+  unread = await listing(unreadSocket, unreadSize);
+  peerSocket.close();
+  unreadSocket.close();
 } finally {
   await stopNodes(node ? [node] : []);
 }
@@ -207,9 +269,28 @@ console.log(
     ["  {limit: 50}", row(flooded.first50)],
     ["  whole walk, limit 50", walkRow(flooded)],
     ["  errors", JSON.stringify(flooded.errors)],
+    [
+      `unread: ${unreadSize} groups`,
+      `${UNREAD_MESSAGES} messages each, half read up to the 2nd; seeded in ${unreadSeconds} s`,
+    ],
+    ["  {limit: 1}", row(unread.first1)],
+    ["  {limit: 50}", row(unread.first50)],
+    ["  whole walk, limit 50", walkRow(unread)],
+    ["  errors", JSON.stringify(unread.errors)],
     ["load average", `${loadStart.join(" ")} -> ${loadEnd.join(" ")}`],
     ["machine", JSON.stringify(machine())],
   ]),
 );
-const result = { entries, floodSize, requests, seedSeconds, floodSeconds, overTime, flooded };
+const result = {
+  entries,
+  floodSize,
+  requests,
+  seedSeconds,
+  floodSeconds,
+  overTime,
+  flooded,
+  unreadSize,
+  unreadSeconds,
+  unread,
+};
 console.log(`result: ${await writeJson("list", result, values.json ?? null)}`);

@@ -12,6 +12,7 @@ import { cpuSeconds, startNodes, stopNodes } from "./nodes.js";
 import type { LoadOptions } from "./options.js";
 import { pool } from "./pool.js";
 import { round, Tally, type Percentiles } from "./stats.js";
+import { watchTail, type TailCauses } from "./tail-causes.js";
 import { ConnectFailure, type ConversationRef, type Session } from "./target.js";
 
 export type Progress = {
@@ -52,6 +53,8 @@ export type LoadResult = {
    */
   cpuMsPerSend: { nodes: number; nodesIdle: number; generator: number };
   memory: NodeMemory[];
+  /** What the send phase's tail latency went to. */
+  tail: TailCauses;
 };
 
 type Conversation = { ref: ConversationRef; members: number[] };
@@ -138,7 +141,9 @@ export async function runLoad(
     const cpuBefore = await Promise.all(nodes.map((n) => cpuSeconds(n.pid)));
     const generatorBefore = process.cpuUsage();
     const ackedBefore = ledger.acked;
+    const endTail = await watchTail(nodes);
     const window = await sendPhase(users, conversations, ledger, opts);
+    const tail = await endTail();
     const cpuAfter = await Promise.all(nodes.map((n) => cpuSeconds(n.pid)));
     const generatorCpu = process.cpuUsage(generatorBefore);
     const ackedInPhase = Math.max(1, ledger.acked - ackedBefore);
@@ -183,6 +188,7 @@ export async function runLoad(
         generator: round((generatorCpu.user + generatorCpu.system) / 1000 / ackedInPhase, 3),
       },
       memory,
+      tail,
     };
   } finally {
     clearInterval(ticker);

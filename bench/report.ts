@@ -5,6 +5,7 @@ import path from "node:path";
 import type { LoadResult, Progress } from "./load-run.js";
 import { RESULTS_DIR } from "./nodes.js";
 import type { Percentiles } from "./stats.js";
+import { tailText } from "./tail-causes.js";
 
 export function printProgress(p: Progress) {
   const line =
@@ -64,6 +65,7 @@ export function loadTable(r: LoadResult): string {
         `${r.sends.lost} / ${r.sends.duplicated} / ${r.sends.unexpected}`,
       ],
       ["errors", errorsText(r.errors)],
+      ["tail causes (send phase)", tailText(r.tail)],
       ...r.memory.map((m): [string, string] => [
         `memory ${m.node}`,
         `${m.sockets} sockets, RSS ${m.rssBeforeMiB} -> ${m.rssAfterMiB} MiB, ` +

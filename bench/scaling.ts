@@ -15,6 +15,7 @@ import { RESULTS_DIR, ROOT } from "./nodes.js";
 import { parseLoadOptions } from "./options.js";
 import { endProgress, printProgress, writeJson } from "./report.js";
 import { round } from "./stats.js";
+import { chart, panel, type Series } from "./svg.js";
 
 type Variant = { name: string; adapter: "classic" | "sharded"; emit: "rooms" | "per-room" };
 
@@ -160,70 +161,37 @@ export function scalingTable(rows: ScalingRow[]): string {
   return lines.join("\n");
 }
 
-const COLORS = ["#d62728", "#1f77b4", "#2ca02c"];
-
-/** Two line charts side by side, hand-drawn from the rows: no plotting dependency. */
+/** Two line charts side by side: CPU per delivery and Redis bytes per send, by node count. */
 export function scalingSvg(rows: ScalingRow[], title: string): string {
   const counts = [...new Set(rows.map((r) => r.nodes))].sort((a, b) => a - b);
   const variants = [...new Set(rows.map((r) => r.variant))];
-  const panel = (x0: number, label: string, value: (r: ScalingRow) => number) => {
-    const w = 300;
-    const h = 200;
-    const top = 50;
-    const max = Math.max(...rows.map(value)) * 1.15 || 1;
-    const px = (n: number) => x0 + 50 + (counts.indexOf(n) * w) / Math.max(1, counts.length - 1);
-    const py = (v: number) => top + h - (v / max) * h;
-    const parts = [
-      `<text x="${x0 + 50}" y="${top - 12}" font-size="13" font-weight="bold">${label}</text>`,
-      `<line x1="${x0 + 50}" y1="${top + h}" x2="${x0 + 50 + w}" y2="${top + h}" stroke="#333"/>`,
-      `<line x1="${x0 + 50}" y1="${top}" x2="${x0 + 50}" y2="${top + h}" stroke="#333"/>`,
-    ];
-    for (let i = 0; i <= 4; i++) {
-      const v = (max * i) / 4;
-      parts.push(
-        `<text x="${x0 + 44}" y="${py(v) + 4}" font-size="11" text-anchor="end">${round(v, 0)}</text>`,
-        `<line x1="${x0 + 50}" y1="${py(v)}" x2="${x0 + 50 + w}" y2="${py(v)}" stroke="#ddd"/>`,
-      );
-    }
-    for (const n of counts) {
-      parts.push(
-        `<text x="${px(n)}" y="${top + h + 16}" font-size="11" text-anchor="middle">${n}</text>`,
-      );
-    }
-    parts.push(
-      `<text x="${x0 + 50 + w / 2}" y="${top + h + 34}" font-size="12" text-anchor="middle">gateway nodes</text>`,
-    );
-    variants.forEach((variant, i) => {
-      const points = counts
-        .map((n) => rows.find((r) => r.variant === variant && r.nodes === n))
-        .filter((r): r is ScalingRow => r !== undefined)
-        .map((r) => `${round(px(r.nodes), 1)},${round(py(value(r)), 1)}`);
-      const color = COLORS[i % COLORS.length];
-      parts.push(
-        `<polyline fill="none" stroke="${color}" stroke-width="2" points="${points.join(" ")}"/>`,
-        ...points.map((p) => {
-          const [cx, cy] = p.split(",");
-          return `<circle cx="${cx}" cy="${cy}" r="3" fill="${color}"/>`;
-        }),
-      );
-    });
-    return parts.join("\n  ");
-  };
-  const legend = variants
-    .map(
-      (v, i) =>
-        `<rect x="${60 + i * 170}" y="312" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/>` +
-        `<text x="${78 + i * 170}" y="322" font-size="12">${v}</text>`,
-    )
-    .join("\n  ");
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="760" height="340" viewBox="0 0 760 340" font-family="sans-serif">
-  <rect width="760" height="340" fill="white"/>
-  <text x="10" y="18" font-size="13">${title}</text>
-  ${panel(0, "node CPU per delivered message, all nodes, less idle (µs)", (r) => r.netCpuUsPerDelivery)}
-  ${panel(380, "Redis output per send (bytes)", (r) => r.redisOutputBytesPerSend)}
-  ${legend}
-</svg>
-`;
+  const series = (value: (r: ScalingRow) => number): Series[] =>
+    variants.map((variant) => ({
+      name: variant,
+      points: rows
+        .filter((r) => r.variant === variant)
+        .map((r): [number, number] => [r.nodes, value(r)]),
+    }));
+  return chart(
+    title,
+    [
+      panel(
+        0,
+        "node CPU per delivered message, all nodes, less idle (µs)",
+        "gateway nodes",
+        counts,
+        series((r) => r.netCpuUsPerDelivery),
+      ),
+      panel(
+        380,
+        "Redis output per send (bytes)",
+        "gateway nodes",
+        counts,
+        series((r) => r.redisOutputBytesPerSend),
+      ),
+    ],
+    variants,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

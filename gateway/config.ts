@@ -55,6 +55,8 @@ const envSchema = z
     JWT_CLOCK_TOLERANCE_S: int(0, 300).default(5),
     // 0: no warning, the session just ends at `exp` (a client can still refresh at any time).
     SESSION_EXPIRING_S: int(0, 86_400).default(60),
+    // 0: every read of names goes to Cassandra.
+    NAMES_CACHE_S: int(0, 3600).default(30),
     CASSANDRA_CONTACT_POINTS: z.string().min(1).default("127.0.0.1:9042"),
     CASSANDRA_LOCAL_DC: z.string().min(1).default("datacenter1"),
     CASSANDRA_KEYSPACE: z
@@ -150,6 +152,8 @@ export type Config = {
   };
   /** How long before its token's `exp` a socket is sent `session:expiring`; 0: never. */
   sessionExpiringS: number;
+  /** How long a node reuses display names it read; a new name reaches other nodes within it. */
+  namesCacheS: number;
   cassandra: {
     contactPoints: string[];
     localDataCenter: string;
@@ -215,6 +219,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       clockToleranceS: e.JWT_CLOCK_TOLERANCE_S,
     },
     sessionExpiringS: e.SESSION_EXPIRING_S,
+    namesCacheS: e.NAMES_CACHE_S,
     cassandra: {
       contactPoints: e.CASSANDRA_CONTACT_POINTS.split(",").map((s) => s.trim()),
       localDataCenter: e.CASSANDRA_LOCAL_DC,

@@ -4,7 +4,13 @@ import type { AddressInfo } from "node:net";
 import { Server } from "socket.io";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import type { Config } from "./config.js";
-import { connectRedis, redisAdapter, redisAnswers, type RedisClient } from "./fanout/redis.js";
+import {
+  connectRedis,
+  redisAdapter,
+  redisAnswers,
+  watchRedisLatency,
+  type RedisClient,
+} from "./fanout/redis.js";
 import { OutageBacklog } from "./fanout/outage-backlog.js";
 import { replayAfterOutages } from "./fanout/outage-replay.js";
 import { watchSubscriptionGaps } from "./fanout/subscription-gaps.js";
@@ -21,6 +27,7 @@ import { MembershipService } from "./services/membership-service.js";
 import { MessageChangeService } from "./services/message-change-service.js";
 import { MessageService } from "./services/message-service.js";
 import { MessageViews } from "./services/message-view.js";
+import { NameService } from "./services/name-service.js";
 import { SyncService } from "./services/sync-service.js";
 import { connectCassandra, type Db } from "./storage/cassandra.js";
 import { ChangeRepository } from "./storage/change-repository.js";
@@ -31,6 +38,7 @@ import { MessageChangeStore } from "./storage/message-change-store.js";
 import { MessageStore } from "./storage/message-store.js";
 import { migrate } from "./storage/migrate.js";
 import { ReactionRepository } from "./storage/reaction-repository.js";
+import { UserRepository } from "./storage/user-repository.js";
 import { disconnect, type DisconnectReason } from "./transport/close.js";
 import { attachConnections } from "./transport/connection.js";
 import { RequestGate } from "./transport/request-gate.js";
@@ -92,7 +100,9 @@ export async function startGateway(
   log.info({ port }, "http listening");
 
   try {
-    db = await connectCassandra(config.cassandra, log);
+    db = await connectCassandra(config.cassandra, log, (s) =>
+      metrics.cassandraRequestSeconds.observe(s),
+    );
     const { keyspace, replication, migrateOnStart } = config.cassandra;
     if (migrateOnStart) await migrate(db, { keyspace, replication }, log);
     else await useKeyspace(db, keyspace);
@@ -125,10 +135,16 @@ export async function startGateway(
   const reactions = new ReactionRepository(db);
   const changeRows = new ChangeRepository(db);
   const views = new MessageViews(messageRows, reactions);
+  const names = new NameService({
+    repo: new UserRepository(db),
+    cacheMs: config.namesCacheS * 1000,
+    log,
+  });
   const conversations = new ConversationService({
     repo: conversationRows,
     messageRows,
     fanOut,
+    names,
     opts: config.storage,
     log,
   });
@@ -169,12 +185,13 @@ export async function startGateway(
       messages,
       changes,
       conversations,
-      members: new MembershipService({ conversations, messages, fanOut }),
+      members: new MembershipService({ conversations, messages, fanOut, names }),
       sync: new SyncService({
         conversations,
         repo: conversationRows,
         inboxSlotMs: config.storage.inboxSlotMs,
       }),
+      names,
     },
     gate,
     sendBufferLimitBytes: config.sendBufferLimitBytes,
@@ -214,6 +231,7 @@ export async function startGateway(
   ready = true;
   log.info({ port, keyspace: config.cassandra.keyspace }, "gateway ready");
 
+  const stopPings = watchRedisLatency(pub, (s) => metrics.redisPingSeconds.observe(s));
   const connected = { db, pub, sub };
   return {
     config,
@@ -232,6 +250,7 @@ export async function startGateway(
     async stop() {
       const timeoutMs = config.shutdownTimeoutS * 1000;
       ready = false;
+      stopPings();
       http.close();
       // Requests already on their way when the signal came are still taken and answered.
       await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_LINGER_MS));

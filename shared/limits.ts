@@ -6,6 +6,8 @@ export const MAX_CONTENT_CHARS = 4000;
 /** Members of a group, its creator included. */
 export const MAX_GROUP_PARTICIPANTS = 256;
 export const MAX_TITLE_CHARS = 200;
+/** A display name from a token's `name` claim, in code points after trimming. */
+export const MAX_NAME_CHARS = 64;
 /**
  * The largest request the protocol allows is about 25 KB (4,000 code points of content, or 255
  * participant ids), so anything bigger is refused as too large rather than as malformed.

@@ -73,6 +73,8 @@ export type Conversation = {
   unreadCount: number;
   /** Each participant's read position (a message id); participants who read nothing are absent. */
   readPositions: Record<string, string>;
+  /** Participants' display names (their tokens' `name`); those without one are absent. */
+  names: Record<string, string>;
 };
 
 export type ErrorBody = { code: ErrorCode; message: string; retryAfterMs?: number };
@@ -194,7 +196,7 @@ export type TypingEvent = { conversationId: string; userId: string; typing: bool
 /** A group's members, admin or title changed: its facts as they are now. */
 export type ConversationUpdatedEvent = Pick<
   Conversation,
-  "conversationId" | "kind" | "participantIds" | "title" | "adminId"
+  "conversationId" | "kind" | "participantIds" | "title" | "adminId" | "names"
 >;
 /** The user is no longer a member: removed by `by`, or left (`by` is themself). */
 export type ConversationRemovedEvent = ConversationRef & { by: string };

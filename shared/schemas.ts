@@ -7,6 +7,7 @@ import {
   LIST_PAGE,
   MAX_CONTENT_CHARS,
   MAX_GROUP_PARTICIPANTS,
+  MAX_NAME_CHARS,
   MAX_TITLE_CHARS,
   SYNC_PAGE,
   MAX_TOKEN_CHARS,
@@ -62,6 +63,18 @@ export const conversationsListSchema = z.strictObject({
 export const conversationOpenSchema = z.strictObject({ peerId: uuidSchema });
 
 const title = z.string().trim().min(1).max(MAX_TITLE_CHARS);
+
+// Control characters, line breaks and bidirectional overrides: a name is shown inline beside
+// others', and an override could make it read as someone else's.
+const UNSHOWABLE = /[\p{Cc}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069]/u;
+
+/** A display name (a token's `name` claim), trimmed; counted in code points. */
+export const displayNameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .refine((s) => [...s].length <= MAX_NAME_CHARS, `longer than ${MAX_NAME_CHARS} characters`)
+  .refine((s) => !UNSHOWABLE.test(s), "has control or direction characters");
 
 export const conversationCreateSchema = z.strictObject({
   participantIds: z

@@ -66,6 +66,26 @@ describe("development routes", () => {
     }
   });
 
+  it("mints tokens with the display name asked for, which the other participant is shown", async () => {
+    const [node] = await cluster.start(1);
+    const minted = async (body: object) =>
+      (await (await mint(node!.url, body)).json()) as { userId: string; token: string };
+    const alice = await minted({ name: " Alice " });
+    expect((jwt.decode(alice.token) as { name?: string }).name).to.equal("Alice");
+    expect(jwt.decode((await minted({})).token)).to.not.have.property("name");
+
+    await cluster.connect(node!, alice.userId, { token: alice.token });
+    const bob = await cluster.connect(node!, newUserId());
+    const { conversation } = await ok(bob, "conversation:open", { peerId: alice.userId });
+    expect(conversation.names).to.deep.equal({ [alice.userId]: "Alice" });
+
+    for (const name of ["", "  ", "x".repeat(65), "a\nb", 7]) {
+      const res = await mint(node!.url, { name });
+      expect(res.status, JSON.stringify(name)).to.equal(400);
+      expect(((await res.json()) as { error: string }).error).to.contain("name");
+    }
+  });
+
   it("says how to build the app when it is not built", async () => {
     const [node] = await cluster.start(1, { WEB_ROOT: join(webRoot, "missing") });
     const res = await fetch(`${node!.url}/`);

@@ -90,6 +90,7 @@ describe("web app in headless Chromium", function () {
     url: string,
     userId: string,
     viewport: { width: number; height: number },
+    name?: string,
     watch?: (page: Page) => void,
   ) {
     const context = await browser!.newContext({ viewport });
@@ -98,6 +99,7 @@ describe("web app in headless Chromium", function () {
     watch?.(page);
     await page.goto(url);
     await page.getByLabel("User id").fill(userId);
+    if (name) await page.getByLabel("Display name").fill(name);
     await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.locator('.status[data-status="connected"]').waitFor(WAIT);
     return page;
@@ -312,7 +314,7 @@ describe("web app in headless Chromium", function () {
     const bobSocket = await cluster.connect(nodeA!, bob);
     const conversationId = await seed(aliceSocket, bob, ["one", "two", "three"]);
 
-    const alicePage = await signIn(nodeA!.url, alice, { width: 1000, height: 760 });
+    const alicePage = await signIn(nodeA!.url, alice, { width: 1000, height: 760 }, "Alice L.");
     const bobPage = await signIn(nodeB!.url, bob, { width: 390, height: 760 });
     for (const page of [alicePage, bobPage]) page.on("dialog", (d) => void d.accept());
     const item = (page: Page) =>
@@ -338,6 +340,12 @@ describe("web app in headless Chromium", function () {
     await item(alicePage).click();
     await item(bobPage).click();
     await bubble(bobPage, "three").waitFor(WAIT);
+    // Alice signed in with a name, Bob without: each page shows the other's name or short id.
+    await bobPage.locator("#conversation-title", { hasText: "Direct with Alice L." }).waitFor(WAIT);
+    expect(await bubble(bobPage, "three").locator(".sender").textContent()).to.equal("Alice L.");
+    await item(alicePage)
+      .locator(".name", { hasText: `Direct with ${bob.slice(0, 8)}` })
+      .waitFor(WAIT);
     await item(bobPage)
       .locator(".unread")
       .waitFor({ state: "detached", ...WAIT });
@@ -476,6 +484,7 @@ describe("web app in headless Chromium", function () {
       `${nodeB!.url}/?tokenTtl=${TOKEN_TTL_S}`,
       carol,
       desktop,
+      undefined,
       (p) => {
         p.on("websocket", (ws) => {
           sockets.opened++;
@@ -497,7 +506,7 @@ describe("web app in headless Chromium", function () {
         { attributes: true, attributeFilter: ["data-status"] },
       );
     });
-    const alicePage = await signIn(nodeA!.url, alice, desktop);
+    const alicePage = await signIn(nodeA!.url, alice, desktop, "Alice");
     const bobPage = await signIn(nodeB!.url, bob, { width: 390, height: 760 });
     for (const page of [alicePage, carolPage]) page.on("dialog", (d) => void d.accept());
     const membersButton = (page: Page, count: number) =>
@@ -532,10 +541,10 @@ describe("web app in headless Chromium", function () {
 
     // Carol's list shows the group; opened, its history says she was added.
     await item(carolPage).click();
-    await system(carolPage, "added", `${short(alice)} added you`).waitFor(WAIT);
+    await system(carolPage, "added", "Alice added you").waitFor(WAIT);
     await screenshot(carolPage, "carol-added-to-group");
     // Bob sees the change live: the system message and the header's count.
-    await system(bobPage, "added", `${short(alice)} added ${short(carol)}`).waitFor(WAIT);
+    await system(bobPage, "added", `Alice added ${short(carol)}`).waitFor(WAIT);
     await membersButton(bobPage, 3).waitFor(WAIT);
     // A member who is not the admin sees the list without the admin's controls.
     await membersButton(carolPage, 3).click();
@@ -551,7 +560,7 @@ describe("web app in headless Chromium", function () {
     await alicePage.locator("#members-title", { hasText: "Members of Reading club" }).waitFor(WAIT);
     await carolPage.locator("#conversation-title", { hasText: "Reading club" }).waitFor(WAIT);
     await item(carolPage).locator(".name", { hasText: "Reading club" }).waitFor(WAIT);
-    await system(bobPage, "renamed", "renamed the group to “Reading club”").waitFor(WAIT);
+    await system(bobPage, "renamed", "Alice renamed the group to “Reading club”").waitFor(WAIT);
 
     // Alice removes Bob (confirmed): his page closes the group, drops it and says why.
     await alicePage.getByRole("button", { name: `Remove ${short(bob)}`, exact: true }).click();
@@ -564,7 +573,7 @@ describe("web app in headless Chromium", function () {
       "No conversation open",
     );
     await screenshot(bobPage, "bob-removed-from-group");
-    await system(carolPage, "removed", `${short(alice)} removed ${short(bob)}`).waitFor(WAIT);
+    await system(carolPage, "removed", `Alice removed ${short(bob)}`).waitFor(WAIT);
 
     // What Alice sends afterwards reaches Carol (on Bob's node) and never Bob.
     await alicePage.keyboard.press("Escape");
@@ -601,7 +610,7 @@ describe("web app in headless Chromium", function () {
     await carolPage.getByRole("button", { name: "Leave group" }).click();
     await carolPage.locator(".notice", { hasText: "You left Reading club." }).waitFor(WAIT);
     await item(carolPage).waitFor({ state: "detached", ...WAIT });
-    await system(alicePage, "left", `${short(carol)} left the group`).waitFor(WAIT);
+    await system(alicePage, "left", `${short(carol)} left`).waitFor(WAIT);
     await membersButton(alicePage, 1).waitFor(WAIT);
     await screenshot(alicePage, "alice-after-carol-left");
   });

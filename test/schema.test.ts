@@ -61,6 +61,7 @@ describe("schema and storage", () => {
         "007_message_changes.cql",
         "008_membership.cql",
         "009_sync.cql",
+        "010_users.cql",
       ]);
       const tables = await db.execute(
         "SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?",
@@ -77,10 +78,11 @@ describe("schema and storage", () => {
         "reactions_by_message",
         "read_positions",
         "schema_migrations",
+        "users",
       ]);
       const second = await migrate(db, { keyspace, replication }, log);
       expect(second.applied).to.deep.equal([]);
-      expect(second.skipped).to.have.length(9);
+      expect(second.skipped).to.have.length(10);
       await db.client.execute(`USE ${testConfig().cassandra.keyspace}`, [], { prepare: false });
     });
 

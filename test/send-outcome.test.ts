@@ -7,6 +7,7 @@ import { expect } from "chai";
 import { GatewayError, unavailable } from "../gateway/errors.js";
 import { createLogger } from "../gateway/logger.js";
 import { ConversationService } from "../gateway/services/conversation-service.js";
+import { NameService } from "../gateway/services/name-service.js";
 import { SendIdempotency } from "../gateway/services/idempotency.js";
 import { MessageViews } from "../gateway/services/message-view.js";
 import { MessageService } from "../gateway/services/message-service.js";
@@ -16,6 +17,7 @@ import { ClientIdRepository } from "../gateway/storage/client-id-repository.js";
 import { ConversationRepository } from "../gateway/storage/conversation-repository.js";
 import { MessageRepository } from "../gateway/storage/message-repository.js";
 import { ReactionRepository } from "../gateway/storage/reaction-repository.js";
+import { UserRepository } from "../gateway/storage/user-repository.js";
 import { MessageStore } from "../gateway/storage/message-store.js";
 import type { MessageAppend } from "../gateway/storage/records.js";
 import type { Message } from "../shared/protocol.js";
@@ -61,6 +63,7 @@ describe("send outcome when storage fails", () => {
       repo: conversationRows,
       messageRows,
       fanOut,
+      names: new NameService({ repo: new UserRepository(db), cacheMs: 0, log }),
       opts: storage,
       log,
     });

@@ -1,11 +1,15 @@
 import jwt from "jsonwebtoken";
 import type { Config } from "../config.js";
 
-/** A token for local development and tests; never issued by a gateway in production mode. */
+/**
+ * A token for local development and tests, with the display name `name` when given; never issued
+ * by a gateway in production mode.
+ */
 export function signDevToken(
   config: Pick<Config, "env" | "jwt">,
   userId: string,
   ttlSeconds = 3600,
+  name?: string,
 ): string {
   if (config.env === "production") {
     throw new Error("development tokens are refused when NODE_ENV=production");
@@ -15,7 +19,7 @@ export function signDevToken(
       "development tokens need JWT_SECRET (HS256); this gateway verifies with a public key",
     );
   }
-  return jwt.sign({}, config.jwt.secret, {
+  return jwt.sign(name ? { name } : {}, config.jwt.secret, {
     algorithm: "HS256",
     subject: userId,
     expiresIn: ttlSeconds,

@@ -1,11 +1,25 @@
-// Verifies access tokens: pinned algorithms, required `exp`, `sub` a UUID, optional iss/aud.
+// Verifies access tokens: pinned algorithms, required `exp`, `sub` a UUID, optional iss/aud,
+// and reads the optional display name.
 import { createPublicKey, createSecretKey } from "node:crypto";
 import jwt from "jsonwebtoken";
-import { uuidSchema } from "../../shared/schemas.js";
+import { displayNameSchema, uuidSchema } from "../../shared/schemas.js";
 import type { Config } from "../config.js";
 import { AuthRefusal } from "../errors.js";
 
-export type Identity = { userId: string; expiresAt: number };
+export type Identity = {
+  userId: string;
+  expiresAt: number;
+  /** The `name` claim, trimmed; absent when missing or not a valid name. */
+  name?: string;
+  /** When the token was issued (`iat`, in ms), if it says. */
+  issuedAt?: number;
+};
+
+/** The token's display name; an unusable one is ignored: it is no reason to refuse the user. */
+function nameOf(claim: unknown): string | undefined {
+  const parsed = displayNameSchema.safeParse(claim);
+  return parsed.success ? parsed.data : undefined;
+}
 
 function pinnedAlgorithms(publicKey: string | undefined): jwt.Algorithm[] {
   if (!publicKey) return ["HS256"];
@@ -48,6 +62,12 @@ export function createTokenVerifier(cfg: Config["jwt"]): (token: string) => Iden
       throw new AuthRefusal("invalid");
     }
     if (!uuidSchema.safeParse(payload.sub).success) throw new AuthRefusal("invalid");
-    return { userId: (payload.sub as string).toLowerCase(), expiresAt: payload.exp * 1000 };
+    const name = nameOf(payload.name);
+    return {
+      userId: (payload.sub as string).toLowerCase(),
+      expiresAt: payload.exp * 1000,
+      ...(name ? { name } : {}),
+      ...(typeof payload.iat === "number" ? { issuedAt: payload.iat * 1000 } : {}),
+    };
   };
 }

@@ -1,5 +1,6 @@
 // The one place that builds Redis clients from the configuration: a single Redis (REDIS_URL) or
 // a Redis Cluster (REDIS_CLUSTER_NODES), for the adapter, the limits and the outage replay.
+import { performance } from "node:perf_hooks";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { Cluster, Redis } from "ioredis";
 import type { Config } from "../config.js";
@@ -103,6 +104,27 @@ export function slotMasters(client: Cluster): Set<string> | undefined {
 }
 
 /** Whether the client is connected and its Redis (every master of a cluster) answers. */
+/** Times a PING every `everyMs` (unless one is still out); returns what stops it. */
+export function watchRedisLatency(
+  client: RedisClient,
+  observe: (seconds: number) => void,
+  everyMs = 1000,
+): () => void {
+  let waiting = false;
+  const timer = setInterval(() => {
+    if (waiting || client.status !== "ready") return;
+    waiting = true;
+    const started = performance.now();
+    client
+      .ping()
+      .then(() => observe((performance.now() - started) / 1000))
+      .catch(() => undefined)
+      .finally(() => (waiting = false));
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 export async function redisAnswers(client: RedisClient): Promise<boolean> {
   if (client.status !== "ready") return false;
   try {

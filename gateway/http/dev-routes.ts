@@ -6,6 +6,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { resolve } from "node:path";
 import sirv from "sirv";
 import { z } from "zod";
+import { MAX_NAME_CHARS } from "../../shared/limits.js";
+import { displayNameSchema } from "../../shared/schemas.js";
 import { signDevToken } from "../auth/dev-token.js";
 import type { Config } from "../config.js";
 import type { ExtraRoutes } from "./routes.js";
@@ -16,6 +18,7 @@ export const DEV_TOKEN_TTL_S = { min: 5, max: 86_400, default: 3600 } as const;
 const TokenRequest = z.strictObject({
   userId: z.uuid().optional(),
   ttlSeconds: z.number().int().min(DEV_TOKEN_TTL_S.min).max(DEV_TOKEN_TTL_S.max).optional(),
+  name: displayNameSchema.optional(),
 });
 
 export function devRoutes(config: Config): ExtraRoutes {
@@ -33,8 +36,9 @@ export function devRoutes(config: Config): ExtraRoutes {
 }
 
 /**
- * POST /dev/token {"userId"?: uuid, "ttlSeconds"?: 5-86400} → {"userId", "token"}:
- * a new user when none is given, a token of an hour unless asked otherwise.
+ * POST /dev/token {"userId"?: uuid, "ttlSeconds"?: 5-86400, "name"?: string} → {"userId", "token"}:
+ * a new user when none is given, a token of an hour unless asked otherwise, with the display
+ * name when given.
  */
 async function mintToken(config: Config, req: IncomingMessage, res: ServerResponse) {
   const answer = (status: number, body: object) => {
@@ -53,12 +57,17 @@ async function mintToken(config: Config, req: IncomingMessage, res: ServerRespon
   const parsed = TokenRequest.safeParse(json);
   if (!parsed.success) {
     const { min, max } = DEV_TOKEN_TTL_S;
-    return answer(400, { error: `userId must be a UUID, ttlSeconds an integer ${min}-${max}` });
+    return answer(400, {
+      error:
+        `userId must be a UUID, ttlSeconds an integer ${min}-${max}, ` +
+        `name 1-${MAX_NAME_CHARS} characters without control characters`,
+    });
   }
   const userId = parsed.data.userId ?? randomUUID();
   const ttlSeconds = parsed.data.ttlSeconds ?? DEV_TOKEN_TTL_S.default;
   try {
-    answer(200, { userId, token: signDevToken(config, userId, ttlSeconds) });
+    const { name } = parsed.data;
+    answer(200, { userId, token: signDevToken(config, userId, ttlSeconds, name) });
   } catch (err) {
     answer(409, { error: err instanceof Error ? err.message : "no development tokens here" });
   }

@@ -58,6 +58,19 @@ export function createMetrics(opts: { defaultMetrics: boolean }) {
       "fanout_subscription_gaps_total",
       "Times this node's Redis subscriptions worked again after a gap and its sockets were sent sync:required",
     ),
+    // What a slow request's time went to (bench/load-run.ts reports both per phase).
+    cassandraRequestSeconds: new Histogram({
+      name: "chat_cassandra_request_seconds",
+      help: "Time from a Cassandra request to its result, as the driver returns it",
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    redisPingSeconds: new Histogram({
+      name: "chat_redis_ping_seconds",
+      help: "Round trip of a PING to Redis on the publishing connection, once a second",
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
     sendBufferPeakBytes: gauge(
       "send_buffer_peak_bytes",
       "Largest number of bytes any one socket has had queued for sending",

@@ -25,6 +25,7 @@ import {
   writeMicros,
 } from "./ids.js";
 import { Lru } from "./lru.js";
+import type { NameService } from "./name-service.js";
 import type { FanOut } from "./ports.js";
 import { countUnread } from "./unread.js";
 import { NOTHING_READ, toConversation } from "./wire.js";
@@ -58,6 +59,7 @@ export class ConversationService {
       /** For unread counts, which are read from the message rows. */
       messageRows: MessageRepository;
       fanOut: FanOut;
+      names: NameService;
       opts: StorageOptions;
       log: Logger;
     },
@@ -159,7 +161,7 @@ export class ConversationService {
       ...(title ? { title } : {}),
     });
     this.facts.set(record.conversationId, record);
-    return toConversation(record, NOTHING_READ);
+    return toConversation(record, NOTHING_READ, await this.deps.names.namesOf(members));
   }
 
   /** Stores a new conversation (unless another node just did) and tells its participants. */
@@ -186,7 +188,11 @@ export class ConversationService {
     }
     const { created, record } = await this.deps.repo.createIfAbsent(candidate);
     if (created) {
-      this.deps.fanOut.conversationNew(record.participantIds, toConversation(record, NOTHING_READ));
+      const names = await this.deps.names.namesOf(record.participantIds);
+      this.deps.fanOut.conversationNew(
+        record.participantIds,
+        toConversation(record, NOTHING_READ, names),
+      );
     }
     return record;
   }
@@ -302,12 +308,18 @@ export class ConversationService {
     }
   }
 
-  /** The conversation as `userId` sees it: with their unread count and everyone's read position. */
+  /**
+   * The conversation as `userId` sees it: with their unread count, everyone's read position and
+   * the participants' names.
+   */
   async view(record: ConversationRecord, userId: string): Promise<Conversation> {
-    const readPositions = await this.deps.repo.readPositions(record.conversationId);
+    const [readPositions, names] = await Promise.all([
+      this.deps.repo.readPositions(record.conversationId),
+      this.deps.names.namesOf(record.participantIds),
+    ]);
     const position = readPositions[userId] ?? null;
     const unreadCount = await countUnread(this.deps.messageRows, record, userId, position);
-    return toConversation(record, { unreadCount, readPositions });
+    return toConversation(record, { unreadCount, readPositions }, names);
   }
 
   /** Whether the message is the conversation's newest as stored now (its preview shows it). */

@@ -9,14 +9,19 @@ import { badRequest, forbidden } from "../errors.js";
 import type { ConversationRecord } from "../storage/records.js";
 import type { ConversationService } from "./conversation-service.js";
 import type { MessageService } from "./message-service.js";
+import type { NameService } from "./name-service.js";
 import type { FanOut } from "./ports.js";
 
-const factsOf = (c: ConversationRecord): ConversationUpdatedEvent => ({
+const factsOf = (
+  c: ConversationRecord,
+  names: ConversationUpdatedEvent["names"],
+): ConversationUpdatedEvent => ({
   conversationId: c.conversationId,
   kind: c.kind,
   participantIds: c.participantIds,
   ...(c.title ? { title: c.title } : {}),
   ...(c.adminId ? { adminId: c.adminId } : {}),
+  names,
 });
 
 export class MembershipService {
@@ -25,6 +30,7 @@ export class MembershipService {
       conversations: ConversationService;
       messages: MessageService;
       fanOut: FanOut;
+      names: NameService;
     },
   ) {}
 
@@ -41,7 +47,7 @@ export class MembershipService {
     const updated = added.length ? await conversations.change(c, { add: added }) : c;
     for (const u of added) fanOut.conversationNew([u], await conversations.view(updated, u));
     if (added.length) await messages.system(updated, userId, { action: "added", userIds: added });
-    this.announce(updated, socketId);
+    await this.announce(updated, socketId);
     return { conversation: await conversations.view(updated, userId) };
   }
 
@@ -55,7 +61,7 @@ export class MembershipService {
     }
     const updated = await conversations.change(c, { remove: [target] });
     await messages.system(updated, userId, { action: "removed", userIds: [target] });
-    this.announce(updated, socketId);
+    await this.announce(updated, socketId);
     const { conversationId } = updated;
     fanOut.notify([target], {
       event: "conversation:removed",
@@ -75,7 +81,7 @@ export class MembershipService {
       ...(successor ? { adminId: successor } : {}),
     });
     await messages.system(updated, userId, { action: "left", userIds: [userId] });
-    this.announce(updated);
+    await this.announce(updated);
     const { conversationId } = updated;
     fanOut.notify([userId], {
       event: "conversation:removed",
@@ -90,7 +96,7 @@ export class MembershipService {
     if (c.title === req.title) return { conversation: await conversations.view(c, userId) };
     const updated = await conversations.change(c, { title: req.title });
     await messages.system(updated, userId, { action: "renamed", userIds: [], title: req.title });
-    this.announce(updated, socketId);
+    await this.announce(updated, socketId);
     return { conversation: await conversations.view(updated, userId) };
   }
 
@@ -101,8 +107,9 @@ export class MembershipService {
     return c;
   }
 
-  private announce(c: ConversationRecord, exceptSocketId?: string) {
-    const notice = { event: "conversation:updated", payload: factsOf(c) } as const;
+  private async announce(c: ConversationRecord, exceptSocketId?: string) {
+    const names = await this.deps.names.namesOf(c.participantIds);
+    const notice = { event: "conversation:updated", payload: factsOf(c, names) } as const;
     this.deps.fanOut.notify(c.participantIds, notice, exceptSocketId);
   }
 }

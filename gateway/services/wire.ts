@@ -13,7 +13,11 @@ export type Reading = Pick<Conversation, "unreadCount" | "readPositions">;
 /** A conversation nobody has read anything of, with nothing unread (a new one). */
 export const NOTHING_READ: Reading = { unreadCount: 0, readPositions: {} };
 
-export function toConversation(r: ConversationRecord, reading: Reading): Conversation {
+export function toConversation(
+  r: ConversationRecord,
+  reading: Reading,
+  names: Conversation["names"],
+): Conversation {
   return {
     conversationId: r.conversationId,
     kind: r.kind,
@@ -23,5 +27,6 @@ export function toConversation(r: ConversationRecord, reading: Reading): Convers
     lastMessage: r.lastMessage,
     lastUpdated: r.lastUpdated.toISOString(),
     ...reading,
+    names,
   };
 }

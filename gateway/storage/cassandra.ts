@@ -1,5 +1,6 @@
 // The one place that talks to cassandra-driver directly: connecting, and running prepared
 // statements with driver failures turned into the contract's UNAVAILABLE.
+import { performance } from "node:perf_hooks";
 import cassandra from "cassandra-driver";
 import type { Config } from "../config.js";
 import { sleep } from "../../shared/sleep.js";
@@ -57,11 +58,14 @@ export class Db {
   constructor(
     readonly client: cassandra.Client,
     consistency: Consistency,
+    /** Told every request's duration in seconds, failed ones included. */
+    private readonly observe: (seconds: number) => void = () => undefined,
   ) {
     this.consistency = CONSISTENCIES[consistency];
   }
 
   async execute(query: string, params: Params = [], options: cassandra.QueryOptions = {}) {
+    const started = performance.now();
     try {
       return await this.client.execute(query, params, {
         prepare: true,
@@ -75,6 +79,8 @@ export class Db {
       });
     } catch (err) {
       throw translate(err);
+    } finally {
+      this.observe((performance.now() - started) / 1000);
     }
   }
 
@@ -148,14 +154,18 @@ function clientOptions(cfg: Config["cassandra"]): cassandra.ClientOptions {
 }
 
 /** Connects, retrying until the configured deadline, then fails with one clear line. */
-export async function connectCassandra(cfg: Config["cassandra"], log: Logger): Promise<Db> {
+export async function connectCassandra(
+  cfg: Config["cassandra"],
+  log: Logger,
+  observe?: (seconds: number) => void,
+): Promise<Db> {
   const deadline = Date.now() + cfg.connectTimeoutS * 1000;
   for (let attempt = 1; ; attempt++) {
     const client = new cassandra.Client(clientOptions(cfg));
     try {
       await client.connect();
       log.info({ contactPoints: cfg.contactPoints, attempt }, "cassandra connected");
-      return new Db(client, cfg.consistency);
+      return new Db(client, cfg.consistency, observe);
     } catch (err) {
       await client.shutdown().catch(() => undefined);
       if (Date.now() + 1000 > deadline) {

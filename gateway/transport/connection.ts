@@ -80,6 +80,7 @@ export function attachConnections(
     }
     const tooMany = await within("sockets", limits.socket(identity.userId));
     if (tooMany) return tooMany;
+    await deps.services.names.remember(identity);
     socket.data.userId = identity.userId;
     socket.data.tokenExpiresAt = identity.expiresAt;
     return null;
@@ -107,6 +108,7 @@ export function attachConnections(
     log.debug({ user, socket: socket.id }, "socket connected");
     const session = watchSession(socket, {
       verify: deps.verify,
+      remember: (identity) => deps.services.names.remember(identity),
       expiringMs: deps.sessionExpiringMs,
       metrics,
     });

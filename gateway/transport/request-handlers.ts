@@ -12,6 +12,7 @@ import type { ConversationService } from "../services/conversation-service.js";
 import type { MembershipService } from "../services/membership-service.js";
 import type { MessageChangeService } from "../services/message-change-service.js";
 import type { MessageService } from "../services/message-service.js";
+import type { NameService } from "../services/name-service.js";
 import type { SyncService } from "../services/sync-service.js";
 import type { RequestGate } from "./request-gate.js";
 import type { Session } from "./session.js";
@@ -32,6 +33,7 @@ export type Services = {
   conversations: ConversationService;
   members: MembershipService;
   sync: SyncService;
+  names: NameService;
 };
 
 /** The payload's size as JSON; what cannot be measured counts as too large. */

@@ -1,5 +1,5 @@
 // A socket's session: it ends at its token's `exp`, is warned with `session:expiring` before,
-// and `auth:refresh` with a new token of the same user moves both.
+// and `auth:refresh` with a new token of the same user moves both (and stores its name).
 import type { Identity } from "../auth/token-verifier.js";
 import { AuthRefusal, unauthorized } from "../errors.js";
 import type { Metrics } from "../http/metrics.js";
@@ -10,7 +10,7 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 export type Session = {
   /** Verifies `token` and moves the expiry to its `exp`; throws UNAUTHORIZED and moves nothing. */
-  refresh(token: string): { expiresAt: string };
+  refresh(token: string): Promise<{ expiresAt: string }>;
 };
 
 /**
@@ -36,7 +36,13 @@ function at(time: number, fire: () => void): () => void {
 
 export function watchSession(
   socket: GatewaySocket,
-  deps: { verify: (token: string) => Identity; expiringMs: number; metrics: Metrics },
+  deps: {
+    verify: (token: string) => Identity;
+    /** Keeps the user's display name from an accepted token. */
+    remember: (identity: Identity) => Promise<void>;
+    expiringMs: number;
+    metrics: Metrics;
+  },
 ): Session {
   let cancel: (() => void)[] = [];
   const arm = () => {
@@ -56,7 +62,7 @@ export function watchSession(
   arm();
 
   return {
-    refresh(token) {
+    async refresh(token) {
       let identity: Identity;
       try {
         identity = deps.verify(token);
@@ -72,6 +78,7 @@ export function watchSession(
       if (identity.expiresAt <= Date.now()) throw unauthorized("token refused: expired");
       socket.data.tokenExpiresAt = identity.expiresAt;
       arm();
+      await deps.remember(identity);
       return { expiresAt: new Date(identity.expiresAt).toISOString() };
     },
   };

@@ -3,7 +3,7 @@
 import { ChatClient, newClientMsgId, type StatusChange } from "../../shared/client/index.js";
 import { MAX_CONTENT_CHARS, MAX_UNREAD } from "../../shared/limits.js";
 import type { Conversation, Message, ReplyPreview } from "../../shared/protocol.js";
-import { h, shortId } from "./dom.js";
+import { h } from "./dom.js";
 import {
   DELETED_TEXT,
   KEYS_HINT_ID,
@@ -13,7 +13,7 @@ import {
   REACTIONS,
   type Action,
 } from "./message-item.js";
-import { membersPanel, systemItem, systemText, withUpdate } from "./members-panel.js";
+import { membersPanel, shownText, systemItem, withUpdate } from "./members-panel.js";
 import type { Session } from "./session.js";
 import { previewOf, Store, type ConversationState, type Pending } from "./store.js";
 
@@ -51,7 +51,13 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
   const members = h("input", { id: "members", required: true, autocomplete: "off" });
   const groupTitle = h("input", { id: "group-title", autocomplete: "off" });
   const title = h("h2", { id: "conversation-title" }, "No conversation open");
-  const panel = membersPanel({ me, client, onChanged: showGroup, onLeft: (id) => drop(id, me) });
+  const panel = membersPanel({
+    me,
+    client,
+    nameOf: store.nameOf,
+    onChanged: showGroup,
+    onLeft: (id) => drop(id, me),
+  });
   const typingLine = h("p", { class: "typing", "aria-live": "polite" });
   const older = h(
     "button",
@@ -89,7 +95,13 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     "header",
     { class: "topbar" },
     status,
-    h("p", { class: "me" }, "Signed in as ", h("code", { title: me }, me)),
+    h(
+      "p",
+      { class: "me" },
+      "Signed in as ",
+      session.name && h("strong", {}, session.name, " "),
+      h("code", { title: me }, me),
+    ),
     h("button", { type: "button", onclick: () => signOut() }, "Sign out"),
   );
   const sidebar = h(
@@ -159,8 +171,9 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     if (!known) void refreshList();
     renderList();
     if (state === active) {
-      if (m.system) announcer.textContent = systemText(m, me);
-      else if (m.senderId !== me) announcer.textContent = `${shortId(m.senderId)}: ${m.content}`;
+      if (m.system) announcer.textContent = shownText(m, me, store.nameOf);
+      else if (m.senderId !== me)
+        announcer.textContent = `${store.nameOf(m.senderId)}: ${m.content}`;
       renderTyping();
       renderMessages(m.senderId === me || nearBottom() ? "bottom" : "keep");
       markRead();
@@ -182,6 +195,16 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     seedUnread(store.upsert(c));
     renderList();
   });
+  // Members' names may have come with the change (a member added).
+  // Members, admin or title changed; names of members added may have come with it.
+  client.on("updated", (e) => {
+    store.learnNames(e.names);
+    const state = store.conversations.get(e.conversationId);
+    if (state)
+      showGroup(withUpdate(state.conversation, e)); // redraws the list
+    else renderList();
+    if (state && state === active) renderMessages("keep");
+  });
   client.on("edited", (e) => applyChange(e.conversationId, (s) => s.edited(e)));
   client.on("deleted", (e) => {
     applyChange(e.conversationId, (s) => s.deleted(e));
@@ -195,10 +218,6 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
   client.on("changed", (m) =>
     applyChange(m.conversationId, (s) => (s.messages.has(m.messageId) ? s.put(m) : false)),
   );
-  client.on("updated", (e) => {
-    const state = store.conversations.get(e.conversationId);
-    if (state) showGroup(withUpdate(state.conversation, e));
-  });
   client.on("removed", (e) => drop(e.conversationId, e.by));
   // After a reconnection: the list may have changed while we were away.
   client.on("synced", () => void refreshList());
@@ -571,7 +590,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     const c = state.conversation;
     if (c.kind === "group") return c.title ?? `Group of ${c.participantIds.length}`;
     const other = c.participantIds.find((id) => id !== me) ?? me;
-    return `Direct with ${shortId(other)}`;
+    return `Direct with ${store.nameOf(other)}`;
   }
 
   function renderList() {
@@ -604,7 +623,11 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
             h(
               "span",
               { class: "preview", "data-deleted": last?.deleted ? "true" : undefined },
-              !last ? "No messages yet" : last.deleted ? DELETED_TEXT : systemText(last, me),
+              !last
+                ? "No messages yet"
+                : last.deleted
+                  ? DELETED_TEXT
+                  : shownText(last, me, store.nameOf),
             ),
           ),
         );
@@ -622,10 +645,12 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
       ...state
         .sorted()
         .map((m) =>
-          m.system ? systemItem(m, me) : messageItem(m, me, readLabel(state, m, direct)),
+          m.system
+            ? systemItem(m, me, store.nameOf)
+            : messageItem(m, me, readLabel(state, m, direct), store.nameOf),
         ),
       ...[...state.pending.values()].map((p) =>
-        pendingItem(p, me, () => send(state, { ...p, state: "pending" })),
+        pendingItem(p, me, store.nameOf, () => send(state, { ...p, state: "pending" })),
       ),
     );
     focus?.();
@@ -667,7 +692,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     composeContext.dataset.mode = composing?.mode ?? "";
     sendButton.textContent = composing?.mode === "edit" ? "Save" : "Send";
     if (composing?.mode === "reply") {
-      contextText.replaceChildren("Replying to ", quote(composing.to, me, true));
+      contextText.replaceChildren("Replying to ", quote(composing.to, me, store.nameOf, true));
     } else {
       contextText.replaceChildren(composing ? "Editing your message" : "");
     }
@@ -679,7 +704,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     typingLine.textContent =
       who.length === 0
         ? ""
-        : `${who.map(shortId).join(", ")} ${who.length === 1 ? "is" : "are"} typing…`;
+        : `${who.map(store.nameOf).join(", ")} ${who.length === 1 ? "is" : "are"} typing…`;
   }
 
   function nearBottom() {

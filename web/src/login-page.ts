@@ -1,4 +1,5 @@
 // Sign-in: a development login (the gateway mints a token, development mode only) or a token.
+import { MAX_NAME_CHARS } from "../../shared/limits.js";
 import { h } from "./dom.js";
 import { mintDevToken, tokenSubject, type SignIn } from "./session.js";
 
@@ -14,6 +15,12 @@ export function loginPage(root: HTMLElement, onSignedIn: (s: SignIn) => void) {
     placeholder: "blank: a new user",
     pattern: "[0-9a-fA-F-]{36}",
   });
+  const name = h("input", {
+    id: "dev-name",
+    autocomplete: "nickname",
+    placeholder: "optional: others see your id",
+    maxlength: MAX_NAME_CHARS,
+  });
   const token = h("textarea", { id: "token", rows: 3, placeholder: "eyJ…" });
 
   const devForm = h(
@@ -22,6 +29,8 @@ export function loginPage(root: HTMLElement, onSignedIn: (s: SignIn) => void) {
     h("h2", { id: "dev-title" }, "Development sign-in"),
     h("label", { for: "dev-user" }, "User id"),
     userId,
+    h("label", { for: "dev-name" }, "Display name"),
+    name,
     h("button", { type: "submit" }, "Sign in"),
   );
   const tokenForm = h(
@@ -39,8 +48,18 @@ export function loginPage(root: HTMLElement, onSignedIn: (s: SignIn) => void) {
     try {
       // Minted once here to learn the user id (and that the gateway mints); the chat page's
       // client asks for its own tokens.
-      const minted = await mintDevToken(gateway.value, userId.value.trim() || undefined);
-      onSignedIn({ gateway: gateway.value, userId: minted.userId, dev: true });
+      const displayName = name.value.trim() || undefined;
+      const minted = await mintDevToken(
+        gateway.value,
+        userId.value.trim() || undefined,
+        displayName,
+      );
+      onSignedIn({
+        gateway: gateway.value,
+        userId: minted.userId,
+        dev: true,
+        ...(displayName ? { name: displayName } : {}),
+      });
     } catch (err) {
       error.textContent = `Sign-in failed: ${err instanceof Error ? err.message : String(err)}`;
     }

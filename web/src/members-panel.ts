@@ -4,35 +4,23 @@
 import type { ChatClient } from "../../shared/client/index.js";
 import type { Conversation, ConversationUpdatedEvent, Message } from "../../shared/protocol.js";
 import { h, timeOf } from "./dom.js";
-import { senderName } from "./message-item.js";
-
-/** A user as an object in a sentence ("Bob added you"); `senderName` is how users are shown. */
-const whom = (userId: string, me: string) => (userId === me ? "you" : senderName(userId, me));
+import { senderName, systemText, type NameOf } from "./message-item.js";
 
 /**
- * What a system message says, told from the viewer's side; any other message's (or a listed
- * summary's, which carries no `system`) `content`.
+ * A message's text as shown: a system message told from the viewer's side, with names; any
+ * other message's (or a listed summary's, which carries no `system`) `content`.
  */
-export function systemText(
+export const shownText = (
   m: Pick<Message, "senderId" | "content" | "system">,
   me: string,
-): string {
-  const s = m.system;
-  if (!s) return m.content;
-  const actor = senderName(m.senderId, me);
-  const users = s.userIds.map((id) => whom(id, me)).join(", ");
-  if (s.action === "added") return `${actor} added ${users}`;
-  if (s.action === "removed") return `${actor} removed ${users}`;
-  if (s.action === "left") return `${actor} left the group`;
-  if (s.action === "renamed") return `${actor} renamed the group to “${s.title ?? ""}”`;
-  return m.content; // an action newer than this page
-}
+  nameOf: NameOf,
+): string => (m.system ? systemText(m.system, m.senderId, me, nameOf) : m.content);
 
 /**
  * A system message: a centered, muted line without actions (it cannot be edited or deleted),
  * still focusable so the arrow keys move through it like any message.
  */
-export function systemItem(m: Message, me: string) {
+export function systemItem(m: Message, me: string, nameOf: NameOf) {
   return h(
     "li",
     {
@@ -41,7 +29,7 @@ export function systemItem(m: Message, me: string) {
       "data-message-id": m.messageId,
       "data-system": m.system?.action,
     },
-    h("span", { class: "system-text" }, systemText(m, me)),
+    h("span", { class: "system-text" }, shownText(m, me, nameOf)),
     " ",
     h("time", { datetime: m.sentAt }, timeOf(m.sentAt)),
   );
@@ -49,7 +37,7 @@ export function systemItem(m: Message, me: string) {
 
 /** The group after `e`: its facts as the event gives them (an absent title or admin is none). */
 export function withUpdate(c: Conversation, e: ConversationUpdatedEvent): Conversation {
-  const next: Conversation = { ...c, participantIds: e.participantIds };
+  const next: Conversation = { ...c, participantIds: e.participantIds, names: e.names };
   delete next.title;
   delete next.adminId;
   if (e.title) next.title = e.title;
@@ -84,12 +72,14 @@ export type MembersPanel = {
 export function membersPanel(deps: {
   me: string;
   client: ChatClient;
+  nameOf: NameOf;
   /** The group as an add, remove or rename answered it (the asking socket gets no `updated`). */
   onChanged: (c: Conversation) => void;
   /** The user left the group. */
   onLeft: (conversationId: string) => void;
 }): MembersPanel {
-  const { me, client } = deps;
+  const { me, client, nameOf } = deps;
+  const shown = (userId: string) => senderName(userId, me, nameOf);
   let current: Conversation | undefined;
 
   const heading = h("h2", { id: "members-title" }, "Members");
@@ -167,7 +157,7 @@ export function membersPanel(deps: {
         h(
           "li",
           { "data-user-id": id },
-          h("span", { class: "member-name", title: id }, senderName(id, me)),
+          h("span", { class: "member-name", title: id }, shown(id)),
           id === c.adminId && h("span", { class: "badge" }, "admin"),
           admin &&
             id !== me &&
@@ -175,7 +165,7 @@ export function membersPanel(deps: {
               "button",
               {
                 type: "button",
-                "aria-label": `Remove ${senderName(id, me)}`,
+                "aria-label": `Remove ${shown(id)}`,
                 onclick: () => void remove(id),
               },
               "Remove",
@@ -213,7 +203,7 @@ export function membersPanel(deps: {
   }
 
   async function remove(userId: string) {
-    if (!confirm(`Remove ${senderName(userId, me)} from the group?`)) return;
+    if (!confirm(`Remove ${shown(userId)} from the group?`)) return;
     const answer = await run((conversationId) =>
       client.request("conversation:remove", { conversationId, userId }),
     );

@@ -1,8 +1,8 @@
 // One message on screen: sender, the quote it answers, its content (or a placeholder once
 // deleted), "(edited)", receipts, reaction counts and the actions the reader may take on it.
 // Actions carry `data-action` (and `data-emoji`); the page handles them all in one listener.
-import type { Message, ReactionCount, ReplyPreview } from "../../shared/protocol.js";
-import { h, shortId, timeOf } from "./dom.js";
+import type { Message, ReactionCount, ReplyPreview, SystemEvent } from "../../shared/protocol.js";
+import { h, timeOf } from "./dom.js";
 import type { Pending } from "./store.js";
 
 /** The emoji offered for reacting; keys 1-6 on a focused message toggle them in this order. */
@@ -15,12 +15,24 @@ export const KEYS_HINT_ID = "message-keys";
 
 export type Action = "reply" | "edit" | "delete" | "react" | "quote";
 
-/** "You" or the sender's short id. */
-export const senderName = (senderId: string, me: string) =>
-  senderId === me ? "You" : shortId(senderId);
+/** A user's display name, or the short form of their id. */
+export type NameOf = (userId: string) => string;
+
+/** "You" or the sender's name. */
+export const senderName = (senderId: string, me: string, nameOf: NameOf) =>
+  senderId === me ? "You" : nameOf(senderId);
+
+/** What a system message says, with names (its `content` has short ids). */
+export function systemText(e: SystemEvent, senderId: string, me: string, nameOf: NameOf) {
+  const who = senderName(senderId, me, nameOf);
+  const users = e.userIds.map((u) => (u === me ? "you" : nameOf(u))).join(", ");
+  if (e.action === "left") return `${who} left`;
+  if (e.action === "renamed") return `${who} renamed the group to “${e.title ?? ""}”`;
+  return `${who} ${e.action} ${users}`;
+}
 
 /** The quoted original above a reply: a button that brings the original into view. */
-export function quote(r: ReplyPreview, me: string, pending = false) {
+export function quote(r: ReplyPreview, me: string, nameOf: NameOf, pending = false) {
   return h(
     pending ? "p" : "button",
     {
@@ -30,7 +42,7 @@ export function quote(r: ReplyPreview, me: string, pending = false) {
       "data-deleted": r.deleted ? "true" : undefined,
       title: pending ? undefined : "Show the original",
     },
-    h("span", { class: "quote-sender" }, senderName(r.senderId, me)),
+    h("span", { class: "quote-sender" }, senderName(r.senderId, me, nameOf)),
     h("span", { class: "quote-text" }, r.deleted ? DELETED_TEXT : r.preview),
   );
 }
@@ -81,9 +93,11 @@ function actionsOf(m: Message, mine: boolean) {
 }
 
 /** A stored message; `receipt` is "sent", "read" or "read by N" for mine, else undefined. */
-export function messageItem(m: Message, me: string, receipt: string | undefined) {
+export function messageItem(m: Message, me: string, receipt: string | undefined, nameOf: NameOf) {
   const mine = m.senderId === me;
-  const classes = ["message", mine && "mine", m.deleted && "deleted"].filter(Boolean).join(" ");
+  const classes = ["message", mine && "mine", m.deleted && "deleted", m.system && "system"]
+    .filter(Boolean)
+    .join(" ");
   return h(
     "li",
     {
@@ -94,11 +108,15 @@ export function messageItem(m: Message, me: string, receipt: string | undefined)
       "data-deleted": m.deleted ? "true" : undefined,
       "aria-describedby": m.deleted ? undefined : KEYS_HINT_ID,
     },
-    h("span", { class: "sender" }, senderName(m.senderId, me)),
-    m.replyTo && !m.deleted && quote(m.replyTo, me),
+    h("span", { class: "sender" }, senderName(m.senderId, me, nameOf)),
+    m.replyTo && !m.deleted && quote(m.replyTo, me, nameOf),
     m.deleted
       ? h("p", { class: "placeholder" }, DELETED_TEXT)
-      : h("p", { class: "content" }, m.content),
+      : h(
+          "p",
+          { class: "content" },
+          m.system ? systemText(m.system, m.senderId, me, nameOf) : m.content,
+        ),
     !m.deleted &&
       m.reactions &&
       m.reactions.length > 0 &&
@@ -120,13 +138,13 @@ export function messageItem(m: Message, me: string, receipt: string | undefined)
 }
 
 /** A send not yet acknowledged, with Retry once it failed. */
-export function pendingItem(p: Pending, me: string, retry: () => void) {
+export function pendingItem(p: Pending, me: string, nameOf: NameOf, retry: () => void) {
   const failed = p.state === "failed";
   return h(
     "li",
     { class: "message mine", "data-client-msg-id": p.clientMsgId, "data-state": p.state },
     h("span", { class: "sender" }, "You"),
-    p.replyTo && quote(p.replyTo, me, true),
+    p.replyTo && quote(p.replyTo, me, nameOf, true),
     h("p", { class: "content" }, p.content),
     h(
       "span",

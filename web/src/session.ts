@@ -2,13 +2,20 @@
 // sign-in keeps no lasting token: the client asks the gateway for a short one whenever it needs
 // one, so the session outlives each token through `auth:refresh`.
 
-/** What is stored: a token given at sign-in, or `dev` for tokens from `POST /dev/token`. */
-export type SignIn = { gateway: string; userId: string } & ({ token: string } | { dev: true });
+/**
+ * What is stored: a token given at sign-in, or `dev` for tokens from `POST /dev/token` (with the
+ * display name they carry).
+ */
+export type SignIn = { gateway: string; userId: string } & (
+  { token: string } | { dev: true; name?: string }
+);
 /** What the chat page uses: a token, or a function that gets a new one. */
 export type Session = {
   gateway: string;
   userId: string;
   token: string | (() => Promise<string>);
+  /** The display name signed in with, when known. */
+  name?: string;
 };
 
 const KEY = "chat.session";
@@ -21,15 +28,23 @@ function devTokenTtl(): number {
   return Number.isInteger(asked) && asked > 0 ? asked : DEV_TOKEN_TTL_S;
 }
 
-/** A development token from the gateway for `userId` (a new user when none is given). */
+/**
+ * A development token from the gateway for `userId` (a new user when none is given), carrying
+ * the display name `name` when given.
+ */
 export async function mintDevToken(
   gateway: string,
   userId?: string,
+  name?: string,
 ): Promise<{ userId: string; token: string }> {
   const res = await fetch(new URL("/dev/token", gateway), {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ ...(userId ? { userId } : {}), ttlSeconds: devTokenTtl() }),
+    body: JSON.stringify({
+      ...(userId ? { userId } : {}),
+      ...(name ? { name } : {}),
+      ttlSeconds: devTokenTtl(),
+    }),
   });
   if (res.status === 404) throw new Error("this gateway has no development sign-in");
   const body = (await res.json()) as { userId?: string; token?: string; error?: string };
@@ -40,7 +55,10 @@ export async function mintDevToken(
 function toSession(s: SignIn): Session {
   const { gateway, userId } = s;
   if ("token" in s) return { gateway, userId, token: s.token };
-  return { gateway, userId, token: async () => (await mintDevToken(gateway, userId)).token };
+  const { name } = s;
+  // Every new token carries the name again: the gateway keeps the latest token's.
+  const token = async () => (await mintDevToken(gateway, userId, name)).token;
+  return { gateway, userId, token, ...(name ? { name } : {}) };
 }
 
 export function loadSession(): Session | null {

@@ -13,6 +13,7 @@ import type {
   ReactionEvent,
   ReplyPreview,
 } from "../../shared/protocol.js";
+import { shortId } from "./dom.js";
 
 export type Pending = {
   clientMsgId: string;
@@ -220,11 +221,23 @@ function sortReactions(reactions: ReactionCount[] | undefined): ReactionCount[] 
 
 export class Store {
   readonly conversations = new Map<string, ConversationState>();
+  // Names are the user's, not the conversation's: kept from every conversation seen, so a
+  // former member's messages still show the name they had.
+  private readonly names = new Map<string, string>();
 
   constructor(readonly me: string) {}
 
+  /** Takes the names the gateway gave with a conversation or its update. */
+  learnNames(names: Record<string, string>) {
+    for (const [userId, name] of Object.entries(names)) this.names.set(userId, name);
+  }
+
+  /** The user's display name, or the short form of their id when none is known. */
+  nameOf = (userId: string): string => this.names.get(userId) ?? shortId(userId);
+
   /** Adds or refreshes a conversation from the gateway's view of it. */
   upsert(c: Conversation): ConversationState {
+    this.learnNames(c.names);
     const existing = this.conversations.get(c.conversationId);
     if (existing) {
       existing.seed(c);
@@ -247,6 +260,7 @@ export class Store {
         lastUpdated: m.sentAt,
         unreadCount: 0,
         readPositions: {},
+        names: {},
       })
     );
   }
