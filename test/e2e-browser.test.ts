@@ -2,13 +2,23 @@
 // two users on two gateway nodes chat, see typing and read receipts, scroll back through 200
 // messages, and keep chatting after one user's node restarts, with nothing lost or shown twice;
 // then they edit, delete, react and reply by mouse and keyboard across a node restart and page
-// reloads, and each page shows what storage holds. Screenshots go to artifacts/e2e/.
+// reloads, and each page shows what storage holds; a group's admin adds and removes members
+// from the member list and a member leaves, while a page on 6 s tokens keeps its one socket.
+// Screenshots go to artifacts/e2e/.
 import { existsSync, mkdirSync } from "node:fs";
 import { expect } from "chai";
 import { allBudgets } from "../gateway/config.js";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import type { Message } from "../shared/protocol.js";
-import { newUserId, ok, TestCluster, type Client } from "./support/cluster.js";
+import {
+  newUserId,
+  ok,
+  QUIET_MS,
+  request,
+  sleep,
+  TestCluster,
+  type Client,
+} from "./support/cluster.js";
 
 const ARTIFACTS = "artifacts/e2e";
 const HISTORY = 200;
@@ -75,15 +85,18 @@ describe("web app in headless Chromium", function () {
     await cluster.stop();
   });
 
+  /** A signed-in page; `watch` sees the page before it loads (to observe its connections). */
   async function signIn(
     url: string,
     userId: string,
     viewport: { width: number; height: number },
     name?: string,
+    watch?: (page: Page) => void,
   ) {
     const context = await browser!.newContext({ viewport });
     contexts.push(context);
     const page = await context.newPage();
+    watch?.(page);
     await page.goto(url);
     await page.getByLabel("User id").fill(userId);
     if (name) await page.getByLabel("Display name").fill(name);
@@ -453,5 +466,152 @@ describe("web app in headless Chromium", function () {
       .evaluateAll((items) => items.map((li) => li.getAttribute("data-state")));
     expect(aliceStates).to.deep.equal(["read", "read", "read", "read"]);
     await screenshot(bobPage, "bob-message-actions-reloaded");
+  });
+
+  it("the member list adds, removes and leaves; a page on 6 s tokens keeps its socket", async () => {
+    const TOKEN_TTL_S = 6;
+    const [nodeA, nodeB] = await cluster.start(2);
+    const [alice, bob, carol] = [newUserId(), newUserId(), newUserId()];
+    const short = (id: string) => id.slice(0, 8);
+    const desktop = { width: 1000, height: 720 };
+
+    // Carol's page mints 6 s tokens and is signed in first, so they expire while the group
+    // changes; every WebSocket it opens is counted (a reconnection would open another), and
+    // every token it mints.
+    const sockets = { opened: 0, closed: 0 };
+    let tokensMinted = 0;
+    const carolPage = await signIn(
+      `${nodeB!.url}/?tokenTtl=${TOKEN_TTL_S}`,
+      carol,
+      desktop,
+      undefined,
+      (p) => {
+        p.on("websocket", (ws) => {
+          sockets.opened++;
+          ws.on("close", () => sockets.closed++);
+        });
+        p.on("request", (r) => {
+          if (r.url().endsWith("/dev/token")) tokensMinted++;
+        });
+      },
+    );
+    const connectedAt = Date.now();
+    // Every status the page shows from now on.
+    await carolPage.evaluate(() => {
+      const status = document.querySelector(".status")!;
+      const seen: string[] = [];
+      (window as unknown as { statusesSeen: string[] }).statusesSeen = seen;
+      new MutationObserver(() => seen.push(status.getAttribute("data-status") ?? "")).observe(
+        status,
+        { attributes: true, attributeFilter: ["data-status"] },
+      );
+    });
+    const alicePage = await signIn(nodeA!.url, alice, desktop, "Alice");
+    const bobPage = await signIn(nodeB!.url, bob, { width: 390, height: 760 });
+    for (const page of [alicePage, carolPage]) page.on("dialog", (d) => void d.accept());
+    const membersButton = (page: Page, count: number) =>
+      page.getByRole("button", { name: `Members (${count})`, exact: true });
+    const member = (page: Page, userId: string) =>
+      page.locator(`.member-list li[data-user-id="${userId}"]`);
+    const system = (page: Page, action: string, text: string) =>
+      page.locator(`.messages li.system[data-system="${action}"]`, { hasText: text });
+
+    // Alice makes a group with Bob (on the other node); Bob opens it.
+    await alicePage.getByLabel("New group: user ids, comma-separated").fill(bob);
+    await alicePage.getByLabel("Group title (optional)").fill("Book club");
+    await alicePage.getByRole("button", { name: "Create group" }).click();
+    await alicePage.locator("#conversation-title", { hasText: "Book club" }).waitFor(WAIT);
+    const groupId = await alicePage
+      .locator('.conversations button[aria-current="true"]')
+      .getAttribute("data-conversation-id");
+    expect(groupId).to.be.a("string");
+    const item = (page: Page) =>
+      page.locator(`.conversations button[data-conversation-id="${groupId}"]`);
+    await item(bobPage).click();
+    await membersButton(bobPage, 2).waitFor(WAIT);
+
+    // Alice opens the member list (she is marked admin) and adds Carol by her id.
+    await membersButton(alicePage, 2).click();
+    await member(alicePage, alice).locator(".badge", { hasText: "admin" }).waitFor(WAIT);
+    await alicePage.getByLabel("Add members: user ids, comma-separated").fill(carol);
+    await alicePage.getByRole("button", { name: "Add", exact: true }).click();
+    await member(alicePage, carol).waitFor(WAIT);
+    await membersButton(alicePage, 3).waitFor(WAIT);
+    await screenshot(alicePage, "alice-member-list");
+
+    // Carol's list shows the group; opened, its history says she was added.
+    await item(carolPage).click();
+    await system(carolPage, "added", "Alice added you").waitFor(WAIT);
+    await screenshot(carolPage, "carol-added-to-group");
+    // Bob sees the change live: the system message and the header's count.
+    await system(bobPage, "added", `Alice added ${short(carol)}`).waitFor(WAIT);
+    await membersButton(bobPage, 3).waitFor(WAIT);
+    // A member who is not the admin sees the list without the admin's controls.
+    await membersButton(carolPage, 3).click();
+    await member(carolPage, bob).waitFor(WAIT);
+    expect(await carolPage.getByRole("button", { name: /^Remove / }).count()).to.equal(0);
+    expect(await carolPage.getByRole("textbox", { name: /^Add members/ }).count()).to.equal(0);
+    await carolPage.keyboard.press("Escape");
+
+    // Alice renames the group: the others' headers and lists follow.
+    const renameBox = alicePage.getByLabel("Group title", { exact: true });
+    await renameBox.fill("Reading club");
+    await renameBox.press("Enter");
+    await alicePage.locator("#members-title", { hasText: "Members of Reading club" }).waitFor(WAIT);
+    await carolPage.locator("#conversation-title", { hasText: "Reading club" }).waitFor(WAIT);
+    await item(carolPage).locator(".name", { hasText: "Reading club" }).waitFor(WAIT);
+    await system(bobPage, "renamed", "Alice renamed the group to “Reading club”").waitFor(WAIT);
+
+    // Alice removes Bob (confirmed): his page closes the group, drops it and says why.
+    await alicePage.getByRole("button", { name: `Remove ${short(bob)}`, exact: true }).click();
+    await member(alicePage, bob).waitFor({ state: "detached", ...WAIT });
+    await item(bobPage).waitFor({ state: "detached", ...WAIT });
+    await bobPage
+      .locator(".notice", { hasText: "You were removed from Reading club." })
+      .waitFor(WAIT);
+    expect(await bobPage.locator("#conversation-title").textContent()).to.equal(
+      "No conversation open",
+    );
+    await screenshot(bobPage, "bob-removed-from-group");
+    await system(carolPage, "removed", `Alice removed ${short(bob)}`).waitFor(WAIT);
+
+    // What Alice sends afterwards reaches Carol (on Bob's node) and never Bob.
+    await alicePage.keyboard.press("Escape");
+    await send(alicePage, "After Bob was removed");
+    await bubble(carolPage, "After Bob was removed").waitFor(WAIT);
+    await sleep(QUIET_MS);
+    expect(await bobPage.getByText("After Bob was removed").count()).to.equal(0);
+    // Bob's page keeps nothing of the group, and the gateway gives him nothing of it.
+    expect(await bobPage.locator(`[data-conversation-id="${groupId}"]`).count()).to.equal(0);
+    expect(await bobPage.locator(".messages li").count()).to.equal(0);
+    const bobSocket = await cluster.connect(nodeB!, bob);
+    const { conversations } = await ok(bobSocket, "conversations:list", { limit: 50 });
+    expect(conversations.map((c) => c.conversationId)).to.not.include(groupId);
+    const history = await request(bobSocket, "history:fetch", { conversationId: groupId! });
+    expect(history.ok ? "ok" : history.error.code).to.equal("NOT_FOUND");
+
+    // Carol's tokens live 6 s: after two of them expired, her page is still connected on its
+    // first socket and still sends.
+    await sleep(Math.max(0, connectedAt + (2 * TOKEN_TTL_S + 1) * 1000 - Date.now()));
+    await send(carolPage, "Still here after two tokens");
+    await bubble(alicePage, "Still here after two tokens").waitFor(WAIT);
+    const statuses = await carolPage.evaluate(
+      () => (window as unknown as { statusesSeen: string[] }).statusesSeen,
+    );
+    expect(statuses.filter((s) => s !== "connected")).to.deep.equal([]);
+    expect(await carolPage.locator(".status").getAttribute("data-status")).to.equal("connected");
+    expect(sockets).to.deep.equal({ opened: 1, closed: 0 });
+    // The sign-in's token, the connection's, and at least one refresh per expiry passed.
+    expect(tokensMinted).to.be.at.least(4);
+    await screenshot(carolPage, "carol-after-token-expiries");
+
+    // Carol leaves from the member list (confirmed); Alice's page shows it.
+    await membersButton(carolPage, 2).click();
+    await carolPage.getByRole("button", { name: "Leave group" }).click();
+    await carolPage.locator(".notice", { hasText: "You left Reading club." }).waitFor(WAIT);
+    await item(carolPage).waitFor({ state: "detached", ...WAIT });
+    await system(alicePage, "left", `${short(carol)} left`).waitFor(WAIT);
+    await membersButton(alicePage, 1).waitFor(WAIT);
+    await screenshot(alicePage, "alice-after-carol-left");
   });
 });

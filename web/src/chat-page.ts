@@ -13,6 +13,7 @@ import {
   REACTIONS,
   type Action,
 } from "./message-item.js";
+import { membersPanel, shownText, systemItem, withUpdate } from "./members-panel.js";
 import type { Session } from "./session.js";
 import { previewOf, Store, type ConversationState, type Pending } from "./store.js";
 
@@ -46,11 +47,19 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
   // ---- elements
   const status = h("p", { class: "status", role: "status", "data-status": "connecting" });
   const notice = h("p", { class: "error", role: "alert" });
+  const info = h("p", { class: "notice", role: "status" });
   const list = h("ul", { class: "conversations", "aria-label": "Conversations" });
   const peer = h("input", { id: "peer", required: true, autocomplete: "off" });
   const members = h("input", { id: "members", required: true, autocomplete: "off" });
   const groupTitle = h("input", { id: "group-title", autocomplete: "off" });
   const title = h("h2", { id: "conversation-title" }, "No conversation open");
+  const panel = membersPanel({
+    me,
+    client,
+    nameOf: store.nameOf,
+    onChanged: showGroup,
+    onLeft: (id) => drop(id, me),
+  });
   const typingLine = h("p", { class: "typing", "aria-live": "polite" });
   const presenceList = h("ul", { class: "presence", "aria-label": "Who is online" });
   const older = h(
@@ -118,6 +127,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
       h("button", { type: "submit" }, "Create group"),
     ),
     notice,
+    info,
     list,
   );
   const main = h(
@@ -129,7 +139,9 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
       h("button", { type: "button", class: "back", onclick: () => showList() }, "← Back"),
       title,
       presenceList,
+      panel.button,
     ),
+    panel.dialog,
     scroller,
     announcer,
     keysHint,
@@ -163,7 +175,9 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     if (!known) void refreshList();
     renderList();
     if (state === active) {
-      if (m.senderId !== me) announcer.textContent = `${store.nameOf(m.senderId)}: ${m.content}`;
+      if (m.system) announcer.textContent = shownText(m, me, store.nameOf);
+      else if (m.senderId !== me)
+        announcer.textContent = `${store.nameOf(m.senderId)}: ${m.content}`;
       renderTyping();
       renderMessages(m.senderId === me || nearBottom() ? "bottom" : "keep");
       markRead();
@@ -186,10 +200,14 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     renderList();
   });
   // Members' names may have come with the change (a member added).
+  // Members, admin or title changed; names of members added may have come with it.
   client.on("updated", (e) => {
     store.learnNames(e.names);
-    renderList();
-    if (active?.conversation.conversationId === e.conversationId) renderMessages("keep");
+    const state = store.conversations.get(e.conversationId);
+    if (state)
+      showGroup(withUpdate(state.conversation, e)); // redraws the list
+    else renderList();
+    if (state && state === active) renderMessages("keep");
   });
   client.on("edited", (e) => applyChange(e.conversationId, (s) => s.edited(e)));
   client.on("deleted", (e) => {
@@ -208,6 +226,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
   client.on("changed", (m) =>
     applyChange(m.conversationId, (s) => (s.messages.has(m.messageId) ? s.put(m) : false)),
   );
+  client.on("removed", (e) => drop(e.conversationId, e.by));
   // After a reconnection: the list may have changed while we were away.
   client.on("synced", () => void refreshList());
   document.addEventListener("visibilitychange", markRead);
@@ -303,7 +322,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
   }
 
   async function open(c: Conversation) {
-    notice.textContent = "";
+    notice.textContent = info.textContent = "";
     if (active?.conversation.conversationId !== c.conversationId) {
       cancelComposing(true);
       // Only the conversation on screen is followed: the cost stays with what is shown.
@@ -315,6 +334,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     page.dataset.view = "conversation";
     compose.disabled = sendButton.disabled = false;
     title.textContent = nameOf(active);
+    panel.show(active.conversation);
     renderList();
     renderMessages("bottom");
     renderTyping();
@@ -383,7 +403,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
 
   function act(action: Action, m: Message, emoji?: string) {
     if (action === "quote" && m.replyTo) return focusMessage(m.replyTo.messageId);
-    if (m.deleted) return;
+    if (m.deleted || m.system) return; // a system message takes no actions
     if (action === "reply") startReply(m);
     else if (action === "edit") startEdit(m);
     else if (action === "delete") remove(m);
@@ -517,6 +537,46 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     });
   }
 
+  /** A group's new members, admin or title: in the list, the header and the member list. */
+  function showGroup(c: Conversation) {
+    if (!store.conversations.has(c.conversationId)) return;
+    const state = store.upsert(c);
+    renderList();
+    if (state !== active) return;
+    title.textContent = nameOf(state);
+    panel.show(state.conversation);
+  }
+
+  /** The user is no longer in the conversation (`by` removed them): forget it, close it if open. */
+  function drop(conversationId: string, by: string | undefined) {
+    const state = store.conversations.get(conversationId);
+    if (!state) return;
+    store.conversations.delete(conversationId);
+    const name = nameOf(state);
+    // `by` is unknown when a catch-up found it.
+    info.textContent =
+      by === me
+        ? `You left ${name}.`
+        : by
+          ? `You were removed from ${name}.`
+          : `You are no longer a member of ${name}.`;
+    if (state === active) {
+      // Not stopTyping(): the gateway would refuse a typing event for a group we are not in.
+      clearTimeout(typingIdle);
+      typingSentAt = 0;
+      cancelComposing(true);
+      active = undefined;
+      page.dataset.view = "list";
+      title.textContent = "No conversation open";
+      compose.disabled = sendButton.disabled = true;
+      messages.replaceChildren();
+      older.hidden = true;
+      panel.show(undefined);
+      renderTyping();
+    }
+    renderList();
+  }
+
   /** Phones only: back to the list, where new messages count as unread again. */
   function showList() {
     page.dataset.view = "list";
@@ -577,7 +637,11 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
             h(
               "span",
               { class: "preview", "data-deleted": last?.deleted ? "true" : undefined },
-              !last ? "No messages yet" : last.deleted ? DELETED_TEXT : last.content,
+              !last
+                ? "No messages yet"
+                : last.deleted
+                  ? DELETED_TEXT
+                  : shownText(last, me, store.nameOf),
             ),
           ),
         );
@@ -592,7 +656,13 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
     const direct = state.conversation.kind === "direct";
     const focus = focusedInList();
     messages.replaceChildren(
-      ...state.sorted().map((m) => messageItem(m, me, readLabel(state, m, direct), store.nameOf)),
+      ...state
+        .sorted()
+        .map((m) =>
+          m.system
+            ? systemItem(m, me, store.nameOf)
+            : messageItem(m, me, readLabel(state, m, direct), store.nameOf),
+        ),
       ...[...state.pending.values()].map((p) =>
         pendingItem(p, me, store.nameOf, () => send(state, { ...p, state: "pending" })),
       ),

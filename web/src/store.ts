@@ -182,7 +182,7 @@ export class ConversationState {
   lastEditable(): Message | undefined {
     return this.sorted()
       .reverse()
-      .find((m) => m.senderId === this.me && !m.deleted);
+      .find((m) => m.senderId === this.me && !m.deleted && !m.system);
   }
 
   /** Others' messages held that are newer than `messageId` (those a count made then missed). */
