@@ -12,6 +12,20 @@ export default tseslint.config(
     },
   },
   {
+    // Artillery loads its processors with require().
+    files: ["bench/artillery/*.cjs"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: {
+        require: "readonly",
+        module: "writable",
+        process: "readonly",
+        performance: "readonly",
+      },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
     files: ["scripts/**/*.mjs"],
     languageOptions: {
       globals: { process: "readonly", console: "readonly", setTimeout: "readonly" },
