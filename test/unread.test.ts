@@ -109,3 +109,40 @@ describe("unread counts and read positions", function () {
     expect(news[0]).to.deep.equal(conversation);
   });
 });
+
+describe("unread counts across message buckets", function () {
+  this.timeout(30_000);
+  const cluster = new TestCluster();
+  // Buckets of 25 ms: messages sent 40 ms apart each land in a bucket of their own.
+  before(() => cluster.start(1, { MESSAGE_BUCKET_MS: "25" }));
+  after(() => cluster.stop());
+
+  it("counts back through older buckets to the read position", async () => {
+    const [alice, bob] = [newUserId(), newUserId()];
+    const [ca, cb] = await Promise.all([
+      cluster.connect(cluster.nodes[0]!, alice),
+      cluster.connect(cluster.nodes[0]!, bob),
+    ]);
+    const { conversation } = await ok(ca, "conversation:create", { participantIds: [bob] });
+    const { conversationId } = conversation;
+    const sent: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { message } = await ok(ca, "message:send", {
+        conversationId,
+        clientMsgId: `b-${i}`,
+        content: `m${i}`,
+      });
+      sent.push(message.messageId);
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    const unread = async () =>
+      (await ok(cb, "conversations:list", {})).conversations.find(
+        (c) => c.conversationId === conversationId,
+      )?.unreadCount;
+    expect(await unread()).to.equal(5);
+    await ok(cb, "message:read", { conversationId, messageId: sent[1]! });
+    expect(await unread()).to.equal(3);
+    await ok(cb, "message:read", { conversationId, messageId: sent[4]! });
+    expect(await unread()).to.equal(0);
+  });
+});

@@ -22,16 +22,26 @@ export async function countUnread(
   const from = position ? bucketOf(c, position).getTime() : null;
   let unread = 0;
   let scanned = 0;
-  for await (const bucket of rows.buckets(c.conversationId, null, "older")) {
-    if (from !== null && bucket.getTime() < from) break;
+  /** Counts one bucket's messages; true when the count is final. */
+  const count = async (bucket: Date): Promise<boolean> => {
     const after = bucket.getTime() === from ? position : null;
     const marks = await rows.marks(c.conversationId, bucket, after, MAX_SCANNED - scanned);
     for (const m of marks) {
-      if (m.senderId === userId) return unread;
-      if (!m.deleted && ++unread >= MAX_UNREAD) return MAX_UNREAD;
+      if (m.senderId === userId) return true;
+      if (!m.deleted && ++unread >= MAX_UNREAD) return true;
     }
     scanned += marks.length;
-    if (scanned >= MAX_SCANNED) return MAX_UNREAD;
+    if (scanned >= MAX_SCANNED) unread = MAX_UNREAD;
+    return scanned >= MAX_SCANNED || bucket.getTime() === from;
+  };
+  // The newest message's bucket is known without asking the bucket index, and most counts end
+  // in it: one round trip. Older buckets come from the index.
+  const newest = bucketOf(c, last.messageId);
+  if (await count(newest)) return unread;
+  const older = new Date(newest.getTime() - 1);
+  for await (const bucket of rows.buckets(c.conversationId, older, "older")) {
+    if (from !== null && bucket.getTime() < from) break;
+    if (await count(bucket)) break;
   }
   return unread;
 }
