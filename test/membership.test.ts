@@ -2,8 +2,8 @@
 // change what, the system messages and events each change makes, and that a removed member gets
 // nothing sent after the removal was acknowledged, whichever node sends it.
 import { expect } from "chai";
-import type { ErrorCode, Message, RequestEvent } from "../shared/protocol.js";
-import { expectFailure, raw } from "./support/answers.js";
+import type { Message } from "../shared/protocol.js";
+import { fails } from "./support/answers.js";
 import {
   type Client,
   collect,
@@ -14,10 +14,6 @@ import {
   sleep,
   TestCluster,
 } from "./support/cluster.js";
-
-async function fails(client: Client, event: RequestEvent, payload: unknown, code: ErrorCode) {
-  expectFailure(await raw(client, event, payload), code, `${event} ${JSON.stringify(payload)}`);
-}
 
 describe("group membership", function () {
   this.timeout(60_000);

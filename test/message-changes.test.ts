@@ -4,10 +4,10 @@
 import { expect } from "chai";
 import { v1 as timeUuid } from "uuid";
 import { MAX_CONTENT_CHARS, REPLY_PREVIEW_CHARS } from "../shared/limits.js";
-import type { ErrorCode, Message, RequestEvent } from "../shared/protocol.js";
+import type { Message } from "../shared/protocol.js";
 import { bucketOf } from "../gateway/services/ids.js";
 import type { Db } from "../gateway/storage/cassandra.js";
-import { expectFailure, raw } from "./support/answers.js";
+import { fails } from "./support/answers.js";
 import {
   type Client,
   collect,
@@ -19,10 +19,6 @@ import {
   TestCluster,
 } from "./support/cluster.js";
 import { openTestDb } from "./support/db.js";
-
-async function fails(client: Client, event: RequestEvent, payload: unknown, code: ErrorCode) {
-  expectFailure(await raw(client, event, payload), code, `${event} ${JSON.stringify(payload)}`);
-}
 
 describe("changing messages", function () {
   this.timeout(30_000);

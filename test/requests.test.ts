@@ -4,8 +4,8 @@ import { expect } from "chai";
 import { openTestDb } from "./support/db.js";
 import { v1 as timeUuid, v4 as randomUuid } from "uuid";
 import { compareMessageIds, messageIdTime } from "../shared/message-id.js";
-import type { Conversation, ErrorCode, Message, RequestEvent } from "../shared/protocol.js";
-import { emitWithoutAck, expectFailure, raw } from "./support/answers.js";
+import type { Conversation, Message, RequestEvent } from "../shared/protocol.js";
+import { emitWithoutAck, expectFailure, fails, raw } from "./support/answers.js";
 import {
   type Client,
   collect,
@@ -27,11 +27,6 @@ const MESSAGE_KEYS = [
   "senderId",
   "sentAt",
 ];
-
-async function fails(client: Client, event: RequestEvent, payload: unknown, code: ErrorCode) {
-  const what = `${event} ${JSON.stringify(payload)?.slice(0, 160)}`;
-  expectFailure(await raw(client, event, payload), code, what);
-}
 
 function expectWireMessage(
   m: Message,

@@ -47,6 +47,17 @@ export function expectFailure(
   return error.code as ErrorCode;
 }
 
+/** Sends `payload` as `event` and expects the failing answer with `code`. */
+export async function fails(
+  client: Client,
+  event: RequestEvent,
+  payload: unknown,
+  code: ErrorCode | readonly ErrorCode[],
+): Promise<void> {
+  const what = `${event} ${JSON.stringify(payload)?.slice(0, 160)}`;
+  expectFailure(await raw(client, event, payload), code, what);
+}
+
 export type Refusal = { message: string; data: unknown };
 
 /** The connect_error of a handshake that must be refused, or a failure if it was accepted. */
