@@ -149,6 +149,10 @@ describe("limits", function () {
         content: "hi",
       });
       const conversationId = message.conversationId;
+      const { conversation: group } = await ok(b, "conversation:create", {
+        participantIds: [alice],
+        title: "g",
+      });
       const n = BUDGET + 1;
       let c = 0;
       const kinds: [string, () => Promise<unknown>][] = [
@@ -159,6 +163,17 @@ describe("limits", function () {
         ["history", () => raw(a, "history:fetch", { conversationId })],
         ["list", () => raw(a, "conversations:list", {})],
         ["presence", () => raw(a, "presence:subscribe", { conversationIds: [conversationId] })],
+        [
+          "change",
+          () =>
+            raw(a, "reaction:add", { conversationId, messageId: message.messageId, emoji: "👍" }),
+        ],
+        // Renaming to the title it has is answered ok and changes nothing.
+        [
+          "member",
+          () => raw(b, "conversation:rename", { conversationId: group.conversationId, title: "g" }),
+        ],
+        ["refresh", () => raw(a, "auth:refresh", { token: cluster.token(alice) })],
         [
           "send",
           () => raw(a, "message:send", { conversationId, clientMsgId: `s${c++}`, content: "x" }),
