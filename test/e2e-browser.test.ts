@@ -539,6 +539,13 @@ describe("web app in headless Chromium", function () {
     await membersButton(alicePage, 3).waitFor(WAIT);
     await screenshot(alicePage, "alice-member-list");
 
+    // Presence: Alice's page follows the open group's members; Bob's shows Alice by name.
+    const dot = (page: Page, userId: string) =>
+      page.locator(`.presence li[data-user-id="${userId}"][data-online="true"]`);
+    await dot(alicePage, bob).waitFor(WAIT);
+    await dot(alicePage, carol).waitFor(WAIT);
+    await dot(bobPage, alice).filter({ hasText: "Alice" }).waitFor(WAIT);
+
     // Carol's list shows the group; opened, its history says she was added.
     await item(carolPage).click();
     await system(carolPage, "added", "Alice added you").waitFor(WAIT);

@@ -3,7 +3,7 @@
 import { ChatClient, newClientMsgId, type StatusChange } from "../../shared/client/index.js";
 import { MAX_CONTENT_CHARS, MAX_UNREAD } from "../../shared/limits.js";
 import type { Conversation, Message, PresenceState, ReplyPreview } from "../../shared/protocol.js";
-import { h, shortId } from "./dom.js";
+import { h } from "./dom.js";
 import {
   DELETED_TEXT,
   KEYS_HINT_ID,
@@ -540,11 +540,17 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
   /** A group's new members, admin or title: in the list, the header and the member list. */
   function showGroup(c: Conversation) {
     if (!store.conversations.has(c.conversationId)) return;
+    const before = store.conversations.get(c.conversationId)?.conversation.participantIds;
     const state = store.upsert(c);
     renderList();
     if (state !== active) return;
     title.textContent = nameOf(state);
     panel.show(state.conversation);
+    // New members are followed too: the subscription is the members at the time it was made.
+    if (before?.join() !== c.participantIds.join()) {
+      client.followPresence([c.conversationId]).catch(() => undefined);
+      renderPresence();
+    }
   }
 
   /** The user is no longer in the conversation (`by` removed them): forget it, close it if open. */
@@ -723,7 +729,7 @@ export function chatPage(root: HTMLElement, session: Session, onSignOut: () => v
           "li",
           { "data-user-id": id, "data-online": p ? String(p.online) : undefined, title: label },
           h("span", { class: "dot", "aria-hidden": "true" }),
-          h("span", {}, shortId(id)),
+          h("span", {}, store.nameOf(id)),
           h("span", { class: "visually-hidden" }, `: ${label}`),
         );
       }),
