@@ -31,15 +31,20 @@ function countReactions(rows: ReactionRow[], viewerId: string): ReactionCount[] 
   return [...counts.values()];
 }
 
-/** Ids grouped by the bucket of the conversation that holds them. */
-function byBucket(c: ConversationRecord, ids: Iterable<string>): Map<number, string[]> {
-  const groups = new Map<number, string[]>();
-  for (const id of ids) {
-    const key = bucketOf(c, id).getTime();
-    groups.set(key, [...(groups.get(key) ?? []), id]);
+function groupBy<K, V>(items: Iterable<V>, keyOf: (item: V) => K): Map<K, V[]> {
+  const groups = new Map<K, V[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
   }
   return groups;
 }
+
+/** Ids grouped by the bucket of the conversation that holds them. */
+const byBucket = (c: ConversationRecord, ids: Iterable<string>) =>
+  groupBy(ids, (id) => bucketOf(c, id).getTime());
 
 export class MessageViews {
   constructor(
@@ -62,10 +67,10 @@ export class MessageViews {
       // A deleted message is a placeholder: no content, nothing it answers, no reactions.
       if (m.deleted) return toWire({ ...m, replyToId: undefined });
       const original = m.replyToId ? originals.get(m.replyToId) : undefined;
-      const own = reactions.filter((r) => r.messageId === m.messageId);
+      const own = reactions.get(m.messageId);
       return toWire(
         original ? { ...m, replyTo: replyPreview(original) } : m,
-        own.length ? countReactions(own, viewerId) : undefined,
+        own && countReactions(own, viewerId),
       );
     });
   }
@@ -97,7 +102,8 @@ export class MessageViews {
         );
       }),
     );
-    return found.flat();
+    // By message, so a page of 100 messages does not scan every reaction 100 times.
+    return groupBy(found.flat(), (r) => r.messageId);
   }
 
   private async originalsOf(c: ConversationRecord, messages: StoredMessage[]) {
