@@ -9,7 +9,6 @@ import type { ConversationRepository } from "../storage/conversation-repository.
 import type { ConversationRecord } from "../storage/records.js";
 import type { ConversationService } from "./conversation-service.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
-import { byActivity } from "./inbox-page.js";
 import { windowStart } from "./ids.js";
 
 /**
@@ -103,6 +102,6 @@ export class SyncService {
       if (r.participantIds.includes(userId)) found.set(r.conversationId, r);
       else removed.push(r.conversationId);
     }
-    return { member: [...found.values()].sort(byActivity), removed };
+    return { member: [...found.values()], removed };
   }
 }
