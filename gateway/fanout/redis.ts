@@ -22,9 +22,14 @@ function where(cfg: Config["redis"]): string {
 
 function createClient(cfg: Config["redis"], name: string, role: "pub" | "sub"): RedisClient {
   const redisOptions = { connectionName: `${name}-${role}`, maxRetriesPerRequest: 2 };
-  if (!cfg.clusterNodes) return new Redis(cfg.url, { ...redisOptions, retryStrategy: retry });
+  // Commands issued in the same tick (publishes, budget counts) leave in one write.
+  const enableAutoPipelining = role === "pub";
+  if (!cfg.clusterNodes) {
+    return new Redis(cfg.url, { ...redisOptions, enableAutoPipelining, retryStrategy: retry });
+  }
   return new Cluster(cfg.clusterNodes, {
     redisOptions,
+    enableAutoPipelining,
     clusterRetryStrategy: retry,
     // SSUBSCRIBE must reach the master of each channel's slot: one subscriber per master,
     // moved over by ioredis when a replica takes over.
@@ -103,7 +108,6 @@ export function slotMasters(client: Cluster): Set<string> | undefined {
   return masters;
 }
 
-/** Whether the client is connected and its Redis (every master of a cluster) answers. */
 /** Times a PING every `everyMs` (unless one is still out); returns what stops it. */
 export function watchRedisLatency(
   client: RedisClient,
@@ -125,6 +129,7 @@ export function watchRedisLatency(
   return () => clearInterval(timer);
 }
 
+/** Whether the client is connected and its Redis (every master of a cluster) answers. */
 export async function redisAnswers(client: RedisClient): Promise<boolean> {
   if (client.status !== "ready") return false;
   try {
