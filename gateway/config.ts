@@ -106,6 +106,8 @@ const envSchema = z
     RATE_LIMIT_LIST: budget.prefault("60/10"),
     RATE_LIMIT_REFRESH: budget.prefault("10/60"),
     RATE_LIMIT_PRESENCE: budget.prefault("60/60"),
+    // 0: every send is counted in Redis before it is taken (exact, one round trip per send).
+    RATE_LIMIT_SEND_SYNC_MS: int(0, 10_000).default(100),
     MAX_REQUESTS_IN_FLIGHT: int(1, 10_000).default(32),
     MAX_SOCKETS_PER_USER: int(1, 10_000).default(10),
     HANDSHAKES_PER_IP_PER_S: int(1, 100_000).default(50),
@@ -215,6 +217,8 @@ export type LimitsConfig = {
   maxFrameBytes: number;
   /** Requests per user and window, by kind. */
   budgets: Record<BudgetKind, { points: number; windowS: number }>;
+  /** How often a node adds the sends it counted to Redis; 0 counts each send in Redis first. */
+  sendSyncMs: number;
   /** Requests one socket may have running at once. */
   maxInFlight: number;
   maxSocketsPerUser: number;
@@ -286,6 +290,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         refresh: e.RATE_LIMIT_REFRESH,
         presence: e.RATE_LIMIT_PRESENCE,
       },
+      sendSyncMs: e.RATE_LIMIT_SEND_SYNC_MS,
       maxInFlight: e.MAX_REQUESTS_IN_FLIGHT,
       maxSocketsPerUser: e.MAX_SOCKETS_PER_USER,
       handshakesPerIpPerS: e.HANDSHAKES_PER_IP_PER_S,

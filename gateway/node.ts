@@ -275,6 +275,7 @@ export async function startGateway(
       // One more pass over the sockets, so requests that had already arrived (on a busy node,
       // behind the timer) are refused with an answer rather than cut off unread.
       await new Promise((resolve) => setImmediate(resolve));
+      await limits.stop();
       // Before the sockets close, so their users are not announced offline one by one.
       await presence.stop();
       const sockets = closeAll("shutdown", SHUTDOWN_FLUSH_MS);

@@ -34,6 +34,8 @@ describe("limits", function () {
     before(() =>
       cluster.start(2, {
         RATE_LIMIT_SEND: `${SEND_LIMIT}/${WINDOW_S}`,
+        // Each send counted in Redis first: exact. The default background count is tested below.
+        RATE_LIMIT_SEND_SYNC_MS: "0",
         MAX_SOCKETS_PER_USER: "2",
       }),
     );
@@ -105,6 +107,76 @@ describe("limits", function () {
         });
         if (again) break;
       }
+    });
+  });
+
+  describe("the send budget counted by each node and synced in the background", () => {
+    const SEND_LIMIT = 4;
+    const WINDOW_S = 30;
+    const SYNC_MS = 50;
+    const cluster = new TestCluster();
+    before(() =>
+      cluster.start(2, {
+        RATE_LIMIT_SEND: `${SEND_LIMIT}/${WINDOW_S}`,
+        RATE_LIMIT_SEND_SYNC_MS: String(SYNC_MS),
+      }),
+    );
+    after(() => cluster.stop());
+
+    it("a burst through two nodes gets at most the budget on each; once synced both refuse; refused sends leave nothing", async () => {
+      // The windows are aligned to the clock: start well inside one.
+      const left = WINDOW_S * 1000 - (Date.now() % (WINDOW_S * 1000));
+      if (left < 5000) await sleep(left + 50);
+      const [alice, bob] = [newUserId(), newUserId()];
+      const [a0, a1, b] = await Promise.all([
+        cluster.connect(cluster.nodes[0]!, alice),
+        cluster.connect(cluster.nodes[1]!, alice),
+        cluster.connect(cluster.nodes[1]!, bob),
+      ]);
+      const atBob = collect(b, "message:new");
+      let n = 0;
+      const send = (client: Client) =>
+        raw(client, "message:send", { recipientId: bob, clientMsgId: `s${n}`, content: `m${n++}` });
+      const burst = await Promise.all(
+        Array.from({ length: 2 * SEND_LIMIT + 4 }, (_, i) => send(i % 2 ? a1 : a0)),
+      );
+      const accepted = burst.filter((a) => (a as { ok: boolean }).ok) as { message: Message }[];
+      expect(accepted.length).to.be.within(SEND_LIMIT, 2 * SEND_LIMIT);
+      for (const refused of burst.filter((a) => !(a as { ok: boolean }).ok)) {
+        expectFailure(refused, "RATE_LIMITED", "over the budget");
+      }
+      await sleep(4 * SYNC_MS);
+      for (const client of [a0, a1]) expectFailure(await send(client), "RATE_LIMITED", "synced");
+
+      // What one node took reaches the other: after a sync, it takes at most one more send (the
+      // one that makes it sync), where counting alone it would take a whole budget.
+      const carol = newUserId();
+      const [c0, c1] = await Promise.all([
+        cluster.connect(cluster.nodes[0]!, carol),
+        cluster.connect(cluster.nodes[1]!, carol),
+      ]);
+      for (let i = 0; i < SEND_LIMIT; i++)
+        await ok(c0, "message:send", { recipientId: bob, clientMsgId: `c${i}`, content: "c" });
+      await sleep(4 * SYNC_MS);
+      const later: unknown[] = [];
+      for (let i = 0; i < SEND_LIMIT; i++) {
+        later.push(
+          await raw(c1, "message:send", { recipientId: bob, clientMsgId: `d${i}`, content: "d" }),
+        );
+        await sleep(2 * SYNC_MS);
+      }
+      expect(later.filter((a) => (a as { ok: boolean }).ok).length).to.be.at.most(1);
+
+      const fromAlice = () => atBob.filter((m) => m.senderId === alice);
+      await eventually(() => fromAlice().length === accepted.length, 5000, "the accepted messages");
+      await sleep(QUIET_MS);
+      expect(fromAlice()).to.have.length(accepted.length);
+      const { messages } = await ok(b, "history:fetch", {
+        conversationId: accepted[0]!.message.conversationId,
+      });
+      expect(messages.map((m) => m.messageId).sort()).to.deep.equal(
+        accepted.map((a) => a.message.messageId).sort(),
+      );
     });
   });
 

@@ -16,6 +16,8 @@ export type Limits = {
   maxInFlight: number;
   /** Counts one request of the user against the budget of its kind. */
   request(event: RequestEvent, userId: string): Promise<void>;
+  /** Hands the counts kept in the background to Redis; for a stopping node. */
+  stop(): Promise<void>;
 };
 
 export function createLimits(
@@ -23,10 +25,12 @@ export function createLimits(
   deps: { redis: RedisClient; countSockets: (userId: string) => Promise<number>; log: Logger },
 ): Limits {
   const handshakeRate = createHandshakeRateLimit(cfg.handshakesPerIpPerS);
+  const budgets = createRequestBudgets(cfg, deps.redis, deps.log);
   return {
     handshake: (handshake) => handshakeRate(clientAddress(handshake, cfg.trustProxy)),
     socket: createSocketLimit(cfg.maxSocketsPerUser, deps.countSockets, deps.log),
     maxInFlight: cfg.maxInFlight,
-    request: createRequestBudgets(cfg.budgets, deps.redis, deps.log),
+    request: (event, userId) => budgets.take(event, userId),
+    stop: () => budgets.stop(),
   };
 }

@@ -1,6 +1,7 @@
 // A budget per user for each kind of request. Budgets that protect other users (sends, new
-// conversations) are counted in Redis, so every node draws on the same allowance, at one Redis
-// call per request; the others are counted by each node alone, at no I/O.
+// conversations) are counted in Redis, so every node draws on the same allowance: the send budget
+// by each node with a background sync (sends are the hot path; see synced-budget.ts), the others
+// at one Redis call per request. The remaining kinds are counted by each node alone, at no I/O.
 import type { RedisClient } from "../fanout/redis.js";
 import {
   RateLimiterMemory,
@@ -12,6 +13,7 @@ import type { RequestEvent } from "../../shared/protocol.js";
 import type { BudgetKind, LimitsConfig } from "../config.js";
 import { rateLimited } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { SyncedBudget } from "./synced-budget.js";
 
 const BUDGET_OF: Record<RequestEvent, BudgetKind> = {
   "message:send": "send",
@@ -39,17 +41,30 @@ const BUDGET_OF: Record<RequestEvent, BudgetKind> = {
 /** Counted across nodes: each of these reaches other users (a message, a change, a group). */
 const SHARED = new Set<BudgetKind>(["send", "change", "create", "member", "open"]);
 
+export type RequestBudgets = {
+  /** Counts one request of the user against the budget of its kind; throws RATE_LIMITED. */
+  take(event: RequestEvent, userId: string): Promise<void>;
+  /** Hands what this node counted in the background to Redis, then stops counting. */
+  stop(): Promise<void>;
+};
+
 export function createRequestBudgets(
-  budgets: LimitsConfig["budgets"],
+  cfg: Pick<LimitsConfig, "budgets" | "sendSyncMs">,
   redis: RedisClient,
   log: Logger,
-): (event: RequestEvent, userId: string) => Promise<void> {
+): RequestBudgets {
   const limiters = new Map<BudgetKind, RateLimiterAbstract>();
-  for (const [kind, { points, windowS }] of Object.entries(budgets) as [
+  let synced: SyncedBudget | undefined;
+  for (const [kind, { points, windowS }] of Object.entries(cfg.budgets) as [
     BudgetKind,
     { points: number; windowS: number },
   ][]) {
-    const window = { points, duration: windowS, keyPrefix: `chat:budget:${kind}` };
+    const keyPrefix = `chat:budget:${kind}`;
+    if (kind === "send" && cfg.sendSyncMs > 0) {
+      synced = new SyncedBudget(redis, { keyPrefix, points, windowS, syncMs: cfg.sendSyncMs }, log);
+      continue;
+    }
+    const window = { points, duration: windowS, keyPrefix };
     limiters.set(
       kind,
       SHARED.has(kind)
@@ -63,13 +78,24 @@ export function createRequestBudgets(
         : new RateLimiterMemory(window),
     );
   }
-  return async (event, userId) => {
-    const limiter = limiters.get(BUDGET_OF[event]);
-    try {
-      await limiter?.consume(userId);
-    } catch (res) {
-      if (res instanceof RateLimiterRes) throw rateLimited(Math.max(1, res.msBeforeNext));
-      log.warn({ err: res, event }, "request budget not checked");
-    }
+  return {
+    async take(event, userId) {
+      const kind = BUDGET_OF[event];
+      if (kind === "send" && synced) {
+        const waitMs = synced.take(userId);
+        if (waitMs > 0) throw rateLimited(waitMs);
+        return;
+      }
+      try {
+        await limiters.get(kind)?.consume(userId);
+      } catch (res) {
+        if (res instanceof RateLimiterRes) throw rateLimited(Math.max(1, res.msBeforeNext));
+        log.warn({ err: res, event }, "request budget not checked");
+      }
+    },
+    async stop() {
+      synced?.stop();
+      await synced?.sync().catch(() => undefined);
+    },
   };
 }
