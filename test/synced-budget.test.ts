@@ -27,8 +27,8 @@ describe("send budget counted per node, synced through Redis", () => {
   };
   const takeAll = (budget: SyncedBudget, user: string, n: number) =>
     Array.from({ length: n }, () => budget.take(user));
-  const stored = async (user: string) =>
-    Number(await redis.get(`${keyPrefix}:${user}:${Math.floor(clock / WINDOW_MS)}`));
+  const key = (user: string) => `${keyPrefix}:${user}:${Math.floor(clock / WINDOW_MS)}`;
+  const stored = async (user: string) => Number(await redis.get(key(user)));
 
   before(() => redis.connect());
   after(async () => {
@@ -54,6 +54,8 @@ describe("send budget counted per node, synced through Redis", () => {
     expect(takeAll(a, user, 3)).to.deep.equal([0, 0, 0]);
     await a.sync();
     expect(await stored(user)).to.equal(3);
+    // The counter expires one window after its own.
+    expect(await redis.pttl(key(user))).to.be.within(WINDOW_MS, 2 * WINDOW_MS);
     // b has not synced since a took its share: it admits one, learns the total at its sync, and
     // refuses from then on. One sync interval's worth over the budget, as documented.
     expect(b.take(user)).to.equal(0);

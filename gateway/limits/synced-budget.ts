@@ -8,6 +8,12 @@
 import type { RedisClient } from "../fanout/redis.js";
 import type { Logger } from "../logger.js";
 
+// Adds to a window's counter; the counter outlives its window by one window, for nodes whose
+// clocks run behind. One command, so a counter never stays without its expiry.
+const ADD = `local total = redis.call("INCRBY", KEYS[1], ARGV[1])
+if total == tonumber(ARGV[1]) then redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
+return total`;
+
 type Count = { window: number; known: number; pending: number };
 
 export type SyncedBudgetOptions = {
@@ -88,11 +94,7 @@ export class SyncedBudget {
     count.pending = 0;
     const key = `${this.opts.keyPrefix}:${userId}:${count.window}`;
     try {
-      const [total] = await Promise.all([
-        this.redis.incrby(key, n),
-        // The window's counter outlives it by one window, for nodes whose clocks run behind.
-        this.redis.pexpire(key, 2 * this.windowMs),
-      ]);
+      const total = Number(await this.redis.eval(ADD, 1, key, n, 2 * this.windowMs));
       count.known = Math.max(count.known, total);
     } catch (err) {
       count.pending += n;
