@@ -142,3 +142,10 @@ export async function cpuSeconds(pid: number): Promise<number> {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
+
+/** This process's soft limit on open files (Linux), which children inherit; Infinity if unlimited. */
+export async function openFileLimit(): Promise<number> {
+  const limits = await readFile("/proc/self/limits", "utf8");
+  const soft = /^Max open files\s+(\S+)/m.exec(limits)?.[1];
+  return soft === undefined || soft === "unlimited" ? Infinity : Number(soft);
+}

@@ -16,6 +16,10 @@ export type LoadOptions = {
   groupSize: number;
   contentBytes: number;
   connectConcurrency: number;
+  /** Child processes holding the sockets (generators.ts); 0: this process holds them. */
+  generators: number;
+  /** Loopback addresses the sockets connect from, 127.0.0.1 upwards, in turn; 1: the kernel's pick. */
+  sourceAddresses: number;
   graceS: number;
   /** Seconds of node CPU measured with the sockets connected and nothing sent, before sending. */
   idleS: number;
@@ -39,6 +43,8 @@ export const DEFAULTS: LoadOptions = {
   groupSize: 5,
   contentBytes: 100,
   connectConcurrency: 100,
+  generators: 0,
+  sourceAddresses: 1,
   graceS: 10,
   idleS: 0,
   keyspace: "chat_bench",
@@ -60,6 +66,10 @@ export const USAGE = `usage: npm run bench:load -- [flags]
   --group-size N          members per group (${DEFAULTS.groupSize})
   --content-bytes N       message size (${DEFAULTS.contentBytes})
   --connect-concurrency N connections opened at once (${DEFAULTS.connectConcurrency})
+  --generators N          child processes holding the sockets, each under its open-file
+                          limit; 0: this process (${DEFAULTS.generators})
+  --source-addresses N    connect from 127.0.0.1 .. 127.0.0.N in turn, when one address runs
+                          out of ephemeral ports; 1: the kernel picks (${DEFAULTS.sourceAddresses})
   --grace S               seconds to wait for the last deliveries (${DEFAULTS.graceS})
   --idle S                seconds of idle node CPU to measure before sending (${DEFAULTS.idleS})
   --keyspace NAME         bench keyspace, created if missing and reused (${DEFAULTS.keyspace})
@@ -90,6 +100,8 @@ export function parseLoadOptions(argv: string[]): LoadOptions {
       "group-size": { type: "string" },
       "content-bytes": { type: "string" },
       "connect-concurrency": { type: "string" },
+      generators: { type: "string" },
+      "source-addresses": { type: "string" },
       grace: { type: "string" },
       idle: { type: "string" },
       keyspace: { type: "string" },
@@ -125,6 +137,14 @@ export function parseLoadOptions(argv: string[]): LoadOptions {
     connectConcurrency: Math.max(
       1,
       num(values["connect-concurrency"], d.connectConcurrency, "connect-concurrency"),
+    ),
+    generators: Math.floor(num(values.generators, d.generators, "generators")),
+    sourceAddresses: Math.min(
+      254,
+      Math.max(
+        1,
+        Math.floor(num(values["source-addresses"], d.sourceAddresses, "source-addresses")),
+      ),
     ),
     graceS: num(values.grace, d.graceS, "grace"),
     idleS: num(values.idle, d.idleS, "idle"),

@@ -40,7 +40,9 @@ export function loadTable(r: LoadResult): string {
   const l = r.latencyMs;
   return table(
     `load: ${o.target}, ${o.users} users on ${o.nodes} nodes, rate ${o.rate}` +
-      `${o.rate === "max" ? ` (${o.inflight} in flight)` : "/s"}, ${o.rampS} s ramp + ${o.durationS} s`,
+      `${o.rate === "max" ? ` (${o.inflight} in flight)` : "/s"}, ${o.rampS} s ramp + ${o.durationS} s` +
+      (o.generators > 0 ? `, ${o.generators} generator processes` : "") +
+      (o.sourceAddresses > 1 ? `, from 127.0.0.1-${o.sourceAddresses}` : ""),
     [
       [
         "connections",
