@@ -52,6 +52,8 @@ export type LoadResult = {
    */
   cpuMsPerSend: { nodes: number; nodesIdle: number; generator: number };
   memory: NodeMemory[];
+  /** The same after a full garbage collection in each node (--collect-garbage), else null. */
+  memoryAfterGc: NodeMemory[] | null;
   /** What the send phase's tail latency went to. */
   tail: TailCauses;
 };
@@ -95,11 +97,16 @@ export async function runLoad(
   const loadStart = os.loadavg().map((x) => round(x));
   await checkOpenFiles(opts);
   if (opts.target === "gateway") await ensureKeyspace(opts.keyspace);
-  const nodes = await startNodes(opts.target, opts.nodes, {
-    CASSANDRA_KEYSPACE: opts.keyspace,
-    REDIS_ADAPTER: opts.adapter,
-    BENCH_PARSER: opts.parser,
-  });
+  const nodes = await startNodes(
+    opts.target,
+    opts.nodes,
+    {
+      CASSANDRA_KEYSPACE: opts.keyspace,
+      REDIS_ADAPTER: opts.adapter,
+      BENCH_PARSER: opts.parser,
+    },
+    { inspect: opts.collectGarbage },
+  );
   const users: User[] = Array.from({ length: opts.users }, (_, i) => ({
     id: randomUUID(),
     node: i % nodes.length,
@@ -134,7 +141,7 @@ export async function runLoad(
         : localTarget(opts.target, opts.parser);
     const clients = target;
     await new Promise((r) => setTimeout(r, 1000));
-    const before = await sampleMemory(nodes);
+    const before = await sampleMemory(nodes, opts.collectGarbage);
     const connectStart = performance.now();
     await pool(users.length, opts.connectConcurrency, async (i) => {
       const user = users[i] as User;
@@ -155,12 +162,11 @@ export async function runLoad(
     });
     const connectSeconds = (performance.now() - connectStart) / 1000;
     await new Promise((r) => setTimeout(r, 2000));
-    const memory = perSocket(
-      nodes,
-      before,
-      await sampleMemory(nodes),
-      nodes.map((_, n) => users.filter((u) => u.session && u.node === n).length),
-    );
+    const perNode = nodes.map((_, n) => users.filter((u) => u.session && u.node === n).length);
+    const memory = perSocket(nodes, before, await sampleMemory(nodes), perNode);
+    const memoryAfterGc = opts.collectGarbage
+      ? perSocket(nodes, before, await sampleMemory(nodes, true), perNode)
+      : null;
     const sockets = users.filter((u) => u.session).length;
 
     phase = "conversations";
@@ -233,6 +239,7 @@ export async function runLoad(
         ),
       },
       memory,
+      memoryAfterGc,
       tail,
     };
   } finally {

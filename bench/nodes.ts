@@ -6,6 +6,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import WebSocket from "ws";
 import { allBudgets } from "../gateway/config.js";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -18,6 +19,8 @@ export type NodeProcess = {
   url: string;
   pid: number;
   child: ChildProcess;
+  /** The node's inspector (`http://127.0.0.1:<port>`), when started with `inspect`. */
+  inspector?: string;
 };
 
 const ENTRY: Record<NodeKind, string> = {
@@ -58,6 +61,7 @@ export async function startNodes(
   kind: NodeKind,
   count: number,
   env: Record<string, string>,
+  opts: { inspect?: boolean } = {},
 ): Promise<NodeProcess[]> {
   await mkdir(RESULTS_DIR, { recursive: true });
   const nodes = await Promise.all(
@@ -67,6 +71,9 @@ export async function startNodes(
       const log = createWriteStream(path.join(RESULTS_DIR, `${id}.log`));
       // BENCH_NODE_ARGS passes flags to the nodes' node binary, e.g. --cpu-prof to profile them.
       const nodeArgs = process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+      // A loopback inspector, so the bench can ask for a full garbage collection (collectGarbage).
+      const inspectPort = opts.inspect ? await freePort() : null;
+      if (inspectPort) nodeArgs.push(`--inspect=127.0.0.1:${inspectPort}`);
       const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", ENTRY[kind]], {
         cwd: ROOT,
         env: {
@@ -88,7 +95,13 @@ export async function startNodes(
       });
       child.stdout?.pipe(log);
       child.stderr?.pipe(log);
-      return { id, url: `http://127.0.0.1:${port}`, pid: child.pid ?? 0, child };
+      return {
+        id,
+        url: `http://127.0.0.1:${port}`,
+        pid: child.pid ?? 0,
+        child,
+        ...(inspectPort ? { inspector: `http://127.0.0.1:${inspectPort}` } : {}),
+      };
     }),
   );
   try {
@@ -148,4 +161,34 @@ export async function openFileLimit(): Promise<number> {
   const limits = await readFile("/proc/self/limits", "utf8");
   const soft = /^Max open files\s+(\S+)/m.exec(limits)?.[1];
   return soft === undefined || soft === "unlimited" ? Infinity : Number(soft);
+}
+
+/**
+ * A full garbage collection in a node started with `inspect` (HeapProfiler.collectGarbage over
+ * its inspector), so a memory sample holds what is live rather than what is waiting to be freed.
+ */
+export async function collectGarbage(node: NodeProcess): Promise<void> {
+  if (!node.inspector) throw new Error(`${node.id} has no inspector`);
+  const targets = (await (await fetch(`${node.inspector}/json/list`)).json()) as {
+    webSocketDebuggerUrl?: string;
+  }[];
+  const url = targets[0]?.webSocketDebuggerUrl;
+  if (!url) throw new Error(`${node.id}: no inspector target`);
+  const ws = new WebSocket(url);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", () =>
+        ws.send(JSON.stringify({ id: 1, method: "HeapProfiler.collectGarbage" })),
+      );
+      ws.on("message", (data) => {
+        const answer = JSON.parse(String(data)) as { id?: number; error?: { message: string } };
+        if (answer.id !== 1) return;
+        if (answer.error) reject(new Error(`${node.id}: ${answer.error.message}`));
+        else resolve();
+      });
+      ws.once("error", reject);
+    });
+  } finally {
+    ws.close();
+  }
 }

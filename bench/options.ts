@@ -21,6 +21,8 @@ export type LoadOptions = {
   /** Loopback addresses the sockets connect from, 127.0.0.1 upwards, in turn; 1: the kernel's pick. */
   sourceAddresses: number;
   graceS: number;
+  /** Memory also sampled after a full garbage collection in each node (over its inspector). */
+  collectGarbage: boolean;
   /** Seconds of node CPU measured with the sockets connected and nothing sent, before sending. */
   idleS: number;
   keyspace: string;
@@ -46,6 +48,7 @@ export const DEFAULTS: LoadOptions = {
   generators: 0,
   sourceAddresses: 1,
   graceS: 10,
+  collectGarbage: false,
   idleS: 0,
   keyspace: "chat_bench",
   adapter: "classic",
@@ -71,6 +74,8 @@ export const USAGE = `usage: npm run bench:load -- [flags]
   --source-addresses N    connect from 127.0.0.1 .. 127.0.0.N in turn, when one address runs
                           out of ephemeral ports; 1: the kernel picks (${DEFAULTS.sourceAddresses})
   --grace S               seconds to wait for the last deliveries (${DEFAULTS.graceS})
+  --collect-garbage       also sample the nodes' memory after a full garbage collection
+                          (nodes run with a loopback --inspect for it)
   --idle S                seconds of idle node CPU to measure before sending (${DEFAULTS.idleS})
   --keyspace NAME         bench keyspace, created if missing and reused (${DEFAULTS.keyspace})
   --adapter classic|sharded  REDIS_ADAPTER of the nodes (${DEFAULTS.adapter})
@@ -104,6 +109,7 @@ export function parseLoadOptions(argv: string[]): LoadOptions {
       "source-addresses": { type: "string" },
       grace: { type: "string" },
       idle: { type: "string" },
+      "collect-garbage": { type: "boolean" },
       keyspace: { type: "string" },
       adapter: { type: "string" },
       parser: { type: "string" },
@@ -147,6 +153,7 @@ export function parseLoadOptions(argv: string[]): LoadOptions {
       ),
     ),
     graceS: num(values.grace, d.graceS, "grace"),
+    collectGarbage: values["collect-garbage"] ?? d.collectGarbage,
     idleS: num(values.idle, d.idleS, "idle"),
     keyspace: values.keyspace ?? d.keyspace,
     adapter,
