@@ -105,7 +105,7 @@ export async function runLoad(
       REDIS_ADAPTER: opts.adapter,
       BENCH_PARSER: opts.parser,
     },
-    { inspect: opts.collectGarbage },
+    { inspect: opts.collectGarbage, compiled: opts.compiled },
   );
   const users: User[] = Array.from({ length: opts.users }, (_, i) => ({
     id: randomUUID(),

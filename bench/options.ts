@@ -21,6 +21,8 @@ export type LoadOptions = {
   /** Loopback addresses the sockets connect from, 127.0.0.1 upwards, in turn; 1: the kernel's pick. */
   sourceAddresses: number;
   graceS: number;
+  /** Gateway nodes run the tsc build in dist/ (`npm start`'s form) instead of the sources via tsx. */
+  compiled: boolean;
   /** Memory also sampled after a full garbage collection in each node (over its inspector). */
   collectGarbage: boolean;
   /** Seconds of node CPU measured with the sockets connected and nothing sent, before sending. */
@@ -48,6 +50,7 @@ export const DEFAULTS: LoadOptions = {
   generators: 0,
   sourceAddresses: 1,
   graceS: 10,
+  compiled: false,
   collectGarbage: false,
   idleS: 0,
   keyspace: "chat_bench",
@@ -74,6 +77,8 @@ export const USAGE = `usage: npm run bench:load -- [flags]
   --source-addresses N    connect from 127.0.0.1 .. 127.0.0.N in turn, when one address runs
                           out of ephemeral ports; 1: the kernel picks (${DEFAULTS.sourceAddresses})
   --grace S               seconds to wait for the last deliveries (${DEFAULTS.graceS})
+  --compiled              gateway nodes run dist/gateway/main.js, as npm start does (npm run
+                          build first) instead of the sources through tsx
   --collect-garbage       also sample the nodes' memory after a full garbage collection
                           (nodes run with a loopback --inspect for it)
   --idle S                seconds of idle node CPU to measure before sending (${DEFAULTS.idleS})
@@ -110,6 +115,7 @@ export function parseLoadOptions(argv: string[]): LoadOptions {
       grace: { type: "string" },
       idle: { type: "string" },
       "collect-garbage": { type: "boolean" },
+      compiled: { type: "boolean" },
       keyspace: { type: "string" },
       adapter: { type: "string" },
       parser: { type: "string" },
@@ -153,6 +159,7 @@ export function parseLoadOptions(argv: string[]): LoadOptions {
       ),
     ),
     graceS: num(values.grace, d.graceS, "grace"),
+    compiled: values.compiled ?? d.compiled,
     collectGarbage: values["collect-garbage"] ?? d.collectGarbage,
     idleS: num(values.idle, d.idleS, "idle"),
     keyspace: values.keyspace ?? d.keyspace,

@@ -51,6 +51,7 @@ export function loadTable(r: LoadResult): string {
   return table(
     `load: ${o.target}, ${o.users} users on ${o.nodes} nodes, rate ${o.rate}` +
       `${o.rate === "max" ? ` (${o.inflight} in flight)` : "/s"}, ${o.rampS} s ramp + ${o.durationS} s` +
+      (o.compiled ? ", nodes from dist/" : "") +
       (o.generators > 0 ? `, ${o.generators} generator processes` : "") +
       (o.sourceAddresses > 1 ? `, from 127.0.0.1-${o.sourceAddresses}` : ""),
     [
