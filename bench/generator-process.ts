@@ -25,7 +25,7 @@ function reply(id: number, work: Promise<GeneratorReply>) {
       post({
         op: "failed",
         id,
-        code: err instanceof ConnectFailure ? err.code : "ERROR",
+        code: err instanceof ConnectFailure ? err.code : null,
         message: err instanceof Error ? err.message : String(err),
       }),
   );

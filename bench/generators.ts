@@ -39,11 +39,14 @@ export type GeneratorRequest =
 /** What a request gives back: a conversation id, a send's outcome, or nothing (connect). */
 export type GeneratorReply = string | SendOutcome | null;
 
-/** Generator to coordinator. A request's `id` is its session's id for `connect`. */
+/**
+ * Generator to coordinator. A request's `id` is its session's id for `connect`; a failure's
+ * `code` is a refused connection's (ConnectFailure), null for any other error.
+ */
 export type GeneratorEvent =
   | { op: "ready" }
   | { op: "done"; id: number; value: GeneratorReply }
-  | { op: "failed"; id: number; code: string; message: string }
+  | { op: "failed"; id: number; code: string | null; message: string }
   | { op: "delivery"; session: number; clientMsgId: string; at: number }
   | { op: "disconnect"; session: number; reason: string };
 
@@ -77,7 +80,7 @@ function startGenerator(kind: NodeKind, parser: Parser): Promise<Generator> {
           g.calls.delete(e.id);
           return;
         case "failed":
-          g.calls.get(e.id)?.reject(new ConnectFailure(e.code));
+          g.calls.get(e.id)?.reject(e.code ? new ConnectFailure(e.code) : new Error(e.message));
           g.calls.delete(e.id);
           return;
         case "delivery":
