@@ -11,6 +11,7 @@ import { disconnect } from "./close.js";
 import type { RequestGate } from "./request-gate.js";
 import { requestHandlers, type Services } from "./request-handlers.js";
 import { limitSendBuffer } from "./send-buffer.js";
+import { releaseUpgradeRequests } from "./upgrade-request.js";
 import { watchSession } from "./session.js";
 import { userRoom, type GatewayServer, type GatewaySocket } from "./types.js";
 
@@ -48,6 +49,7 @@ export function attachConnections(
   const { log, metrics, limits } = deps;
   let sendBufferPeak = 0;
   const handleRequests = requestHandlers(deps.services, { limits, metrics, log, gate: deps.gate });
+  releaseUpgradeRequests(io);
 
   /** Runs a limit; its RATE_LIMITED becomes the handshake's refusal (null: within the limit). */
   async function within(
