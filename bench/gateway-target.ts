@@ -3,6 +3,7 @@ import type { Socket } from "socket.io-client";
 import { signDevToken } from "../gateway/auth/dev-token.js";
 import { loadConfig } from "../gateway/config.js";
 import type { ClientToServerEvents, ServerToClientEvents } from "../shared/protocol.js";
+import { clock } from "./stats.js";
 import { ACK_TIMEOUT_MS, openSocket, outcomeOf, type Session, type Target } from "./target.js";
 
 type GatewaySocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -23,10 +24,15 @@ export const tokenFor = (userId: string) => signDevToken(config, userId, 6 * 360
 
 export function gatewayTarget(): Target {
   return {
-    async connect(url, userId) {
-      const socket = await openSocket<GatewaySocket>(url, { token: tokenFor(userId) });
+    async connect(url, userId, localAddress) {
+      const socket = await openSocket<GatewaySocket>(
+        url,
+        { token: tokenFor(userId) },
+        localAddress ? { localAddress } : {},
+      );
       const session: Session = {
-        onMessage: (listener) => void socket.on("message:new", listener),
+        onDelivery: (listener) =>
+          void socket.on("message:new", (m) => listener(m.clientMsgId, clock())),
         onDisconnect: (listener) => void socket.on("disconnect", listener),
         async openDirect(peerId) {
           const a = await ask(

@@ -1,7 +1,6 @@
 // Every send and every delivery, checked against each other: a delivery must match a send to a
 // socket that should get it, once; an acknowledged send must reach every recipient socket.
-import { performance } from "node:perf_hooks";
-import { Samples, Tally } from "./stats.js";
+import { clock, Samples, Tally } from "./stats.js";
 
 type Pending = {
   sentAt: number;
@@ -41,7 +40,7 @@ export class Ledger {
   ) {
     this.sent++;
     this.sends.set(clientMsgId, {
-      sentAt: performance.now(),
+      sentAt: clock(),
       senderNode,
       measured,
       waiting: new Map(recipients),
@@ -50,7 +49,8 @@ export class Ledger {
     });
   }
 
-  answered(clientMsgId: string, error: string | null) {
+  /** `at`: when the answer arrived, on the shared clock (stats.ts). */
+  answered(clientMsgId: string, error: string | null, at = clock()) {
     const send = this.sends.get(clientMsgId);
     if (!send) return;
     if (error) {
@@ -60,10 +60,11 @@ export class Ledger {
     }
     send.acked = true;
     this.acked++;
-    if (send.measured) this.ackLatency.add(performance.now() - send.sentAt);
+    if (send.measured) this.ackLatency.add(at - send.sentAt);
   }
 
-  delivery(socket: number, clientMsgId: string) {
+  /** `at`: when the socket got it, on the shared clock (stats.ts). */
+  delivery(socket: number, clientMsgId: string, at = clock()) {
     const seen = this.received[socket];
     if (!seen) return;
     if (seen.has(clientMsgId)) {
@@ -80,8 +81,7 @@ export class Ledger {
     send.waiting.delete(socket);
     this.delivered++;
     // End to end means across nodes: the recipient's node is not the sender's.
-    if (send.measured && node !== send.senderNode)
-      this.latency.add(performance.now() - send.sentAt);
+    if (send.measured && node !== send.senderNode) this.latency.add(at - send.sentAt);
   }
 
   /** True once every send is answered and every acknowledged send is fully delivered. */

@@ -3,17 +3,16 @@
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
-import { bareTarget } from "./bare-target.js";
-import { gatewayTarget } from "./gateway-target.js";
+import { forkGenerators, localTarget } from "./generators.js";
 import { ensureKeyspace } from "./keyspace.js";
 import { Ledger } from "./ledger.js";
 import { perSocket, sampleMemory, type NodeMemory } from "./memory.js";
-import { cpuSeconds, startNodes, stopNodes } from "./nodes.js";
+import { cpuSeconds, openFileLimit, startNodes, stopNodes } from "./nodes.js";
 import type { LoadOptions } from "./options.js";
 import { pool } from "./pool.js";
 import { round, Tally, type Percentiles } from "./stats.js";
 import { watchTail, type TailCauses } from "./tail-causes.js";
-import { ConnectFailure, type ConversationRef, type Session } from "./target.js";
+import { ConnectFailure, type ConversationRef, type Session, type Target } from "./target.js";
 
 export type Progress = {
   phase: "connect" | "conversations" | "send" | "drain";
@@ -53,6 +52,8 @@ export type LoadResult = {
    */
   cpuMsPerSend: { nodes: number; nodesIdle: number; generator: number };
   memory: NodeMemory[];
+  /** The same after a full garbage collection in each node (--collect-garbage), else null. */
+  memoryAfterGc: NodeMemory[] | null;
   /** What the send phase's tail latency went to. */
   tail: TailCauses;
 };
@@ -62,19 +63,50 @@ type User = { id: string; node: number; session: Session | null };
 
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)] as T;
 
+/** Room for a node's or a generator's other files (Cassandra, Redis, logs, modules). */
+const OTHER_FILES = 200;
+
+/** Refuses a run in which one process would need more sockets than it may open files. */
+async function checkOpenFiles(opts: LoadOptions) {
+  const limit = await openFileLimit();
+  const perNode = Math.ceil(opts.users / opts.nodes);
+  const perGenerator = Math.ceil(opts.users / Math.max(1, opts.generators));
+  const fits = (n: number) => n + OTHER_FILES <= limit;
+  if (!fits(perNode)) {
+    throw new Error(
+      `${perNode} sockets per node, but a process may open ${limit} files (ulimit -n): add --nodes`,
+    );
+  }
+  if (!fits(perGenerator)) {
+    throw new Error(
+      `${perGenerator} sockets per generator process, but a process may open ${limit} files ` +
+        `(ulimit -n): add --generators`,
+    );
+  }
+}
+
+/** The i-th socket's source address: 127.0.0.1 .. 127.0.0.N in turn; none with one. */
+const sourceAddress = (i: number, count: number) =>
+  count > 1 ? `127.0.0.${1 + (i % count)}` : undefined;
+
 export async function runLoad(
   opts: LoadOptions,
   onProgress: (p: Progress) => void = () => undefined,
 ): Promise<LoadResult> {
   const startedAt = new Date().toISOString();
   const loadStart = os.loadavg().map((x) => round(x));
+  await checkOpenFiles(opts);
   if (opts.target === "gateway") await ensureKeyspace(opts.keyspace);
-  const target = opts.target === "gateway" ? gatewayTarget() : bareTarget(opts.parser);
-  const nodes = await startNodes(opts.target, opts.nodes, {
-    CASSANDRA_KEYSPACE: opts.keyspace,
-    REDIS_ADAPTER: opts.adapter,
-    BENCH_PARSER: opts.parser,
-  });
+  const nodes = await startNodes(
+    opts.target,
+    opts.nodes,
+    {
+      CASSANDRA_KEYSPACE: opts.keyspace,
+      REDIS_ADAPTER: opts.adapter,
+      BENCH_PARSER: opts.parser,
+    },
+    { inspect: opts.collectGarbage, compiled: opts.compiled },
+  );
   const users: User[] = Array.from({ length: opts.users }, (_, i) => ({
     id: randomUUID(),
     node: i % nodes.length,
@@ -101,15 +133,25 @@ export async function runLoad(
     lastAcked = ledger.acked;
   }, 1000);
 
+  let target: Target | undefined;
   try {
+    target =
+      opts.generators > 0
+        ? await forkGenerators(opts.target, opts.parser, opts.generators)
+        : localTarget(opts.target, opts.parser);
+    const clients = target;
     await new Promise((r) => setTimeout(r, 1000));
-    const before = await sampleMemory(nodes);
+    const before = await sampleMemory(nodes, opts.collectGarbage);
     const connectStart = performance.now();
     await pool(users.length, opts.connectConcurrency, async (i) => {
       const user = users[i] as User;
       try {
-        const session = await target.connect(nodes[user.node]?.url ?? "", user.id);
-        session.onMessage((m) => ledger.delivery(i, m.clientMsgId));
+        const session = await clients.connect(
+          nodes[user.node]?.url ?? "",
+          user.id,
+          sourceAddress(i, opts.sourceAddresses),
+        );
+        session.onDelivery((clientMsgId, at) => ledger.delivery(i, clientMsgId, at));
         session.onDisconnect(() => {
           if (!closing) ledger.errors.add("DISCONNECTED");
         });
@@ -120,12 +162,11 @@ export async function runLoad(
     });
     const connectSeconds = (performance.now() - connectStart) / 1000;
     await new Promise((r) => setTimeout(r, 2000));
-    const memory = perSocket(
-      nodes,
-      before,
-      await sampleMemory(nodes),
-      nodes.map((_, n) => users.filter((u) => u.session && u.node === n).length),
-    );
+    const perNode = nodes.map((_, n) => users.filter((u) => u.session && u.node === n).length);
+    const memory = perSocket(nodes, before, await sampleMemory(nodes), perNode);
+    const memoryAfterGc = opts.collectGarbage
+      ? perSocket(nodes, before, await sampleMemory(nodes, true), perNode)
+      : null;
     const sockets = users.filter((u) => u.session).length;
 
     phase = "conversations";
@@ -139,13 +180,20 @@ export async function runLoad(
     phase = "send";
     const sendStart = performance.now();
     const cpuBefore = await Promise.all(nodes.map((n) => cpuSeconds(n.pid)));
+    const generatorPids = target.pids ?? [];
     const generatorBefore = process.cpuUsage();
+    const generatorsBefore = await Promise.all(generatorPids.map(cpuSeconds));
     const ackedBefore = ledger.acked;
     const endTail = await watchTail(nodes);
     const window = await sendPhase(users, conversations, ledger, opts);
     const tail = await endTail();
     const cpuAfter = await Promise.all(nodes.map((n) => cpuSeconds(n.pid)));
     const generatorCpu = process.cpuUsage(generatorBefore);
+    const generatorsAfter = await Promise.all(generatorPids.map(cpuSeconds));
+    const generatorsCpuS = generatorsAfter.reduce(
+      (sum, c, i) => sum + c - (generatorsBefore[i] ?? 0),
+      0,
+    );
     const ackedInPhase = Math.max(1, ledger.acked - ackedBefore);
     const nodesCpu = cpuAfter.reduce((sum, c, i) => sum + c - (cpuBefore[i] ?? 0), 0);
     const idleCpuS = (idleCpuPerS * (performance.now() - sendStart)) / 1000;
@@ -185,9 +233,13 @@ export async function runLoad(
       cpuMsPerSend: {
         nodes: round((nodesCpu * 1000) / ackedInPhase, 3),
         nodesIdle: round((idleCpuS * 1000) / ackedInPhase, 3),
-        generator: round((generatorCpu.user + generatorCpu.system) / 1000 / ackedInPhase, 3),
+        generator: round(
+          ((generatorCpu.user + generatorCpu.system) / 1000 + generatorsCpuS * 1000) / ackedInPhase,
+          3,
+        ),
       },
       memory,
+      memoryAfterGc,
       tail,
     };
   } finally {
@@ -195,6 +247,7 @@ export async function runLoad(
     closing = true;
     for (const u of users) u.session?.close();
     await stopNodes(nodes);
+    await target?.stop?.();
   }
 }
 
@@ -260,7 +313,7 @@ async function sendPhase(
     const measured = performance.now() - start >= rampMs;
     ledger.sending(clientMsgId, (users[sender] as User).node, recipients, measured);
     void (users[sender] as User).session?.send(c.ref, clientMsgId, content).then((o) => {
-      ledger.answered(clientMsgId, o.ok ? null : o.code);
+      ledger.answered(clientMsgId, o.ok ? null : o.code, o.at);
       if (opts.rate === "max") tick();
     });
   };

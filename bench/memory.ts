@@ -1,5 +1,5 @@
 // Memory per connected socket: each node's resident set and V8 heap before and after connecting.
-import { heapUsedBytes, rssBytes, type NodeProcess } from "./nodes.js";
+import { collectGarbage, heapUsedBytes, rssBytes, type NodeProcess } from "./nodes.js";
 import { round } from "./stats.js";
 
 type Sample = { rss: number; heap: number | null };
@@ -13,9 +13,13 @@ export type NodeMemory = {
   heapPerSocketKiB: number | null;
 };
 
-export async function sampleMemory(nodes: NodeProcess[]): Promise<Sample[]> {
+/** Each node's RSS and heap; with `collect`, right after a full garbage collection in it. */
+export async function sampleMemory(nodes: NodeProcess[], collect = false): Promise<Sample[]> {
   return Promise.all(
-    nodes.map(async (n) => ({ rss: await rssBytes(n.pid), heap: await heapUsedBytes(n) })),
+    nodes.map(async (n) => {
+      if (collect) await collectGarbage(n);
+      return { rss: await rssBytes(n.pid), heap: await heapUsedBytes(n) };
+    }),
   );
 }
 

@@ -1,11 +1,12 @@
 // Gateway (or bare Socket.IO) nodes as child processes, so each has its own event loop and its
 // memory can be read from /proc.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import WebSocket from "ws";
 import { allBudgets } from "../gateway/config.js";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -18,12 +19,17 @@ export type NodeProcess = {
   url: string;
   pid: number;
   child: ChildProcess;
+  /** The node's inspector (`http://127.0.0.1:<port>`), when started with `inspect`. */
+  inspector?: string;
 };
 
 const ENTRY: Record<NodeKind, string> = {
   gateway: "gateway/main.ts",
   bare: "bench/bare-server.ts",
 };
+
+/** The gateway as `npm start` runs it, built by `npm run build`. */
+const COMPILED_GATEWAY = "dist/gateway/main.js";
 
 /** A port that was free a moment ago; the node binds it right after. */
 async function freePort(): Promise<number> {
@@ -58,8 +64,16 @@ export async function startNodes(
   kind: NodeKind,
   count: number,
   env: Record<string, string>,
+  opts: { inspect?: boolean; compiled?: boolean } = {},
 ): Promise<NodeProcess[]> {
   await mkdir(RESULTS_DIR, { recursive: true });
+  // tsx compiles with esbuild's keepNames: every function expression gets a `name` property
+  // defined on it, which costs each closure a property dictionary that tsc's output does not.
+  const compiled = opts.compiled && kind === "gateway";
+  if (compiled && !existsSync(path.join(ROOT, COMPILED_GATEWAY))) {
+    throw new Error(`${COMPILED_GATEWAY} is missing: run npm run build first`);
+  }
+  const entry = compiled ? [COMPILED_GATEWAY] : ["--import", "tsx", ENTRY[kind]];
   const nodes = await Promise.all(
     Array.from({ length: count }, async (_, i) => {
       const id = `bench-${kind}-${i}`;
@@ -67,7 +81,10 @@ export async function startNodes(
       const log = createWriteStream(path.join(RESULTS_DIR, `${id}.log`));
       // BENCH_NODE_ARGS passes flags to the nodes' node binary, e.g. --cpu-prof to profile them.
       const nodeArgs = process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-      const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", ENTRY[kind]], {
+      // A loopback inspector, so the bench can ask for a full garbage collection (collectGarbage).
+      const inspectPort = opts.inspect ? await freePort() : null;
+      if (inspectPort) nodeArgs.push(`--inspect=127.0.0.1:${inspectPort}`);
+      const child = spawn(process.execPath, [...nodeArgs, ...entry], {
         cwd: ROOT,
         env: {
           ...process.env,
@@ -88,7 +105,13 @@ export async function startNodes(
       });
       child.stdout?.pipe(log);
       child.stderr?.pipe(log);
-      return { id, url: `http://127.0.0.1:${port}`, pid: child.pid ?? 0, child };
+      return {
+        id,
+        url: `http://127.0.0.1:${port}`,
+        pid: child.pid ?? 0,
+        child,
+        ...(inspectPort ? { inspector: `http://127.0.0.1:${inspectPort}` } : {}),
+      };
     }),
   );
   try {
@@ -141,4 +164,41 @@ export async function cpuSeconds(pid: number): Promise<number> {
   // Fields after the command name, which is in parentheses and may hold spaces.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** This process's soft limit on open files (Linux), which children inherit; Infinity if unlimited. */
+export async function openFileLimit(): Promise<number> {
+  const limits = await readFile("/proc/self/limits", "utf8");
+  const soft = /^Max open files\s+(\S+)/m.exec(limits)?.[1];
+  return soft === undefined || soft === "unlimited" ? Infinity : Number(soft);
+}
+
+/**
+ * A full garbage collection in a node started with `inspect` (HeapProfiler.collectGarbage over
+ * its inspector), so a memory sample holds what is live rather than what is waiting to be freed.
+ */
+export async function collectGarbage(node: NodeProcess): Promise<void> {
+  if (!node.inspector) throw new Error(`${node.id} has no inspector`);
+  const targets = (await (await fetch(`${node.inspector}/json/list`)).json()) as {
+    webSocketDebuggerUrl?: string;
+  }[];
+  const url = targets[0]?.webSocketDebuggerUrl;
+  if (!url) throw new Error(`${node.id}: no inspector target`);
+  const ws = new WebSocket(url);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", () =>
+        ws.send(JSON.stringify({ id: 1, method: "HeapProfiler.collectGarbage" })),
+      );
+      ws.on("message", (data) => {
+        const answer = JSON.parse(String(data)) as { id?: number; error?: { message: string } };
+        if (answer.id !== 1) return;
+        if (answer.error) reject(new Error(`${node.id}: ${answer.error.message}`));
+        else resolve();
+      });
+      ws.once("error", reject);
+    });
+  } finally {
+    ws.close();
+  }
 }

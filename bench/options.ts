@@ -16,7 +16,15 @@ export type LoadOptions = {
   groupSize: number;
   contentBytes: number;
   connectConcurrency: number;
+  /** Child processes holding the sockets (generators.ts); 0: this process holds them. */
+  generators: number;
+  /** Loopback addresses the sockets connect from, 127.0.0.1 upwards, in turn; 1: the kernel's pick. */
+  sourceAddresses: number;
   graceS: number;
+  /** Gateway nodes run the tsc build in dist/ (`npm start`'s form) instead of the sources via tsx. */
+  compiled: boolean;
+  /** Memory also sampled after a full garbage collection in each node (over its inspector). */
+  collectGarbage: boolean;
   /** Seconds of node CPU measured with the sockets connected and nothing sent, before sending. */
   idleS: number;
   keyspace: string;
@@ -39,7 +47,11 @@ export const DEFAULTS: LoadOptions = {
   groupSize: 5,
   contentBytes: 100,
   connectConcurrency: 100,
+  generators: 0,
+  sourceAddresses: 1,
   graceS: 10,
+  compiled: false,
+  collectGarbage: false,
   idleS: 0,
   keyspace: "chat_bench",
   adapter: "classic",
@@ -60,7 +72,15 @@ export const USAGE = `usage: npm run bench:load -- [flags]
   --group-size N          members per group (${DEFAULTS.groupSize})
   --content-bytes N       message size (${DEFAULTS.contentBytes})
   --connect-concurrency N connections opened at once (${DEFAULTS.connectConcurrency})
+  --generators N          child processes holding the sockets, each under its open-file
+                          limit; 0: this process (${DEFAULTS.generators})
+  --source-addresses N    connect from 127.0.0.1 .. 127.0.0.N in turn, when one address runs
+                          out of ephemeral ports; 1: the kernel picks (${DEFAULTS.sourceAddresses})
   --grace S               seconds to wait for the last deliveries (${DEFAULTS.graceS})
+  --compiled              gateway nodes run dist/gateway/main.js, as npm start does (npm run
+                          build first) instead of the sources through tsx
+  --collect-garbage       also sample the nodes' memory after a full garbage collection
+                          (nodes run with a loopback --inspect for it)
   --idle S                seconds of idle node CPU to measure before sending (${DEFAULTS.idleS})
   --keyspace NAME         bench keyspace, created if missing and reused (${DEFAULTS.keyspace})
   --adapter classic|sharded  REDIS_ADAPTER of the nodes (${DEFAULTS.adapter})
@@ -90,8 +110,12 @@ export function parseLoadOptions(argv: string[]): LoadOptions {
       "group-size": { type: "string" },
       "content-bytes": { type: "string" },
       "connect-concurrency": { type: "string" },
+      generators: { type: "string" },
+      "source-addresses": { type: "string" },
       grace: { type: "string" },
       idle: { type: "string" },
+      "collect-garbage": { type: "boolean" },
+      compiled: { type: "boolean" },
       keyspace: { type: "string" },
       adapter: { type: "string" },
       parser: { type: "string" },
@@ -126,7 +150,17 @@ export function parseLoadOptions(argv: string[]): LoadOptions {
       1,
       num(values["connect-concurrency"], d.connectConcurrency, "connect-concurrency"),
     ),
+    generators: Math.floor(num(values.generators, d.generators, "generators")),
+    sourceAddresses: Math.min(
+      254,
+      Math.max(
+        1,
+        Math.floor(num(values["source-addresses"], d.sourceAddresses, "source-addresses")),
+      ),
+    ),
     graceS: num(values.grace, d.graceS, "grace"),
+    compiled: values.compiled ?? d.compiled,
+    collectGarbage: values["collect-garbage"] ?? d.collectGarbage,
     idleS: num(values.idle, d.idleS, "idle"),
     keyspace: values.keyspace ?? d.keyspace,
     adapter,

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { LoadResult, Progress } from "./load-run.js";
+import type { NodeMemory } from "./memory.js";
 import { RESULTS_DIR } from "./nodes.js";
 import type { Percentiles } from "./stats.js";
 import { tailText } from "./tail-causes.js";
@@ -35,12 +36,24 @@ const errorsText = (errors: Record<string, number>) =>
 export const percentiles = (l: Percentiles) =>
   `p50 ${l.p50}  p95 ${l.p95}  p99 ${l.p99}  max ${l.max} ms (n=${l.count})`;
 
+const memoryRows = (label: string, memory: NodeMemory[]) =>
+  memory.map((m): [string, string] => [
+    `${label} ${m.node}`,
+    `${m.sockets} sockets, RSS ${m.rssBeforeMiB} -> ${m.rssAfterMiB} MiB, ` +
+      `${m.rssPerSocketKiB} KiB RSS` +
+      (m.heapPerSocketKiB === null ? "" : ` / ${m.heapPerSocketKiB} KiB heap`) +
+      " per socket",
+  ]);
+
 export function loadTable(r: LoadResult): string {
   const o = r.options;
   const l = r.latencyMs;
   return table(
     `load: ${o.target}, ${o.users} users on ${o.nodes} nodes, rate ${o.rate}` +
-      `${o.rate === "max" ? ` (${o.inflight} in flight)` : "/s"}, ${o.rampS} s ramp + ${o.durationS} s`,
+      `${o.rate === "max" ? ` (${o.inflight} in flight)` : "/s"}, ${o.rampS} s ramp + ${o.durationS} s` +
+      (o.compiled ? ", nodes from dist/" : "") +
+      (o.generators > 0 ? `, ${o.generators} generator processes` : "") +
+      (o.sourceAddresses > 1 ? `, from 127.0.0.1-${o.sourceAddresses}` : ""),
     [
       [
         "connections",
@@ -66,13 +79,8 @@ export function loadTable(r: LoadResult): string {
       ],
       ["errors", errorsText(r.errors)],
       ["tail causes (send phase)", tailText(r.tail)],
-      ...r.memory.map((m): [string, string] => [
-        `memory ${m.node}`,
-        `${m.sockets} sockets, RSS ${m.rssBeforeMiB} -> ${m.rssAfterMiB} MiB, ` +
-          `${m.rssPerSocketKiB} KiB RSS` +
-          (m.heapPerSocketKiB === null ? "" : ` / ${m.heapPerSocketKiB} KiB heap`) +
-          " per socket",
-      ]),
+      ...memoryRows("memory", r.memory),
+      ...memoryRows("memory after a full GC", r.memoryAfterGc ?? []),
       ["load average", `${r.loadAverage.start.join(" ")} -> ${r.loadAverage.end.join(" ")}`],
     ],
   );

@@ -1,4 +1,6 @@
 // Latency samples and their percentiles. Runs are short, so every sample is kept and sorted once.
+import { performance } from "node:perf_hooks";
+
 export type Percentiles = { count: number; p50: number; p95: number; p99: number; max: number };
 
 export class Samples {
@@ -42,3 +44,10 @@ export class Tally {
 }
 
 export const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/**
+ * Milliseconds on a clock all the bench's processes share (the wall clock at each process's start
+ * plus its monotonic time since), so a time taken in a generator process can be set against one
+ * taken in the coordinator.
+ */
+export const clock = () => performance.timeOrigin + performance.now();

@@ -9,8 +9,9 @@ import type { Limits } from "../limits/limits.js";
 import type { Logger } from "../logger.js";
 import { disconnect } from "./close.js";
 import type { RequestGate } from "./request-gate.js";
-import { registerRequestHandlers, type Services } from "./request-handlers.js";
+import { requestHandlers, type Services } from "./request-handlers.js";
 import { limitSendBuffer } from "./send-buffer.js";
+import { releaseUpgradeRequests } from "./upgrade-request.js";
 import { watchSession } from "./session.js";
 import { userRoom, type GatewayServer, type GatewaySocket } from "./types.js";
 
@@ -47,6 +48,8 @@ export function attachConnections(
 ) {
   const { log, metrics, limits } = deps;
   let sendBufferPeak = 0;
+  const handleRequests = requestHandlers(deps.services, { limits, metrics, log, gate: deps.gate });
+  releaseUpgradeRequests(io);
 
   /** Runs a limit; its RATE_LIMITED becomes the handshake's refusal (null: within the limit). */
   async function within(
@@ -125,13 +128,7 @@ export function attachConnections(
         disconnect(socket, "slowConsumer", metrics);
       },
     );
-    registerRequestHandlers(socket, deps.services, {
-      limits,
-      metrics,
-      log,
-      gate: deps.gate,
-      session,
-    });
+    handleRequests(socket, session);
     socket.on("disconnect", (reason) => {
       metrics.connectedSockets.dec();
       log.debug({ user, socket: socket.id, reason }, "socket disconnected");

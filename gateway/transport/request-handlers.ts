@@ -19,7 +19,10 @@ import type { RequestGate } from "./request-gate.js";
 import type { Session } from "./session.js";
 import type { GatewaySocket } from "./types.js";
 
-type Context = { userId: string; socketId: string };
+type Context = { userId: string; socketId: string; session: Session };
+
+/** What a node keeps per socket for its requests; the listeners are shared by all sockets. */
+type SocketState = { ctx: Context; requests: number; inFlight: number };
 
 /** When a socket has too many requests running: about as long as a typical one takes. */
 const IN_FLIGHT_RETRY_MS = 100;
@@ -61,61 +64,72 @@ function describeIssue(issues: { path: PropertyKey[]; message: string }[]): stri
   return where ? `${where}: ${first.message}` : first.message;
 }
 
-export function registerRequestHandlers(
-  socket: GatewaySocket,
+/**
+ * The request listeners of a node, made once and shared by its sockets (each gets the socket as
+ * `this`): a socket costs its entry in `states`, not a closure per event. Returns the function
+ * that attaches them to a socket.
+ */
+export function requestHandlers(
   services: Services,
-  deps: { limits: Limits; metrics: Metrics; log: Logger; gate: RequestGate; session: Session },
-) {
+  deps: { limits: Limits; metrics: Metrics; log: Logger; gate: RequestGate },
+): (socket: GatewaySocket, session: Session) => void {
   const { limits, metrics, gate } = deps;
-  const ctx: Context = { userId: socket.data.userId, socketId: socket.id };
-  let requests = 0;
-  let inFlight = 0;
+  const states = new WeakMap<GatewaySocket, SocketState>();
+  const listeners: [RequestEvent, (this: GatewaySocket, ...args: unknown[]) => void][] = [];
+
+  async function handle<E extends RequestEvent>(
+    socket: GatewaySocket,
+    event: E,
+    route: Route<E>,
+    args: unknown[],
+  ) {
+    const state = states.get(socket);
+    // The callback comes last; a callback alone (`emit(event, cb)`) is a request with an empty
+    // payload. Without a callback there is no one to answer, so nothing is done.
+    const ack = args.at(-1);
+    if (!state || typeof ack !== "function") return;
+    const { ctx } = state;
+    const payload = args.length > 1 ? args[0] : {};
+    const answer = ack as (a: Answer) => void;
+    const started = performance.now();
+    // Unique on this node: socket ids are random, the counter is per socket. The child logger
+    // is made only when something is logged, not on every request of the hot path.
+    const bindings = { req: `${ctx.socketId}.${++state.requests}`, event, user: ctx.userId };
+    const log = () => deps.log.child(bindings);
+    let result: Answer;
+    const parsed = requestSchemas[event].safeParse(payload);
+    const admitted = gate.enter();
+    state.inFlight++;
+    try {
+      // Refused before anything is done, so a retry on another node is safe.
+      if (!admitted) throw unavailable("this node is shutting down; retry");
+      if (state.inFlight > limits.maxInFlight) throw rateLimited(IN_FLIGHT_RETRY_MS);
+      // Every valid request is under the size limit, so only a refused one needs measuring.
+      if (!parsed.success) throw invalid(payload, parsed.error.issues);
+      await limits.request(event, ctx.userId);
+      result = { ok: true, ...(await route(ctx, parsed.data as ValidRequest<E>)) };
+    } catch (err) {
+      result = toFailure(err, log());
+    }
+    state.inFlight--;
+    const seconds = (performance.now() - started) / 1000;
+    const outcome = result.ok ? "ok" : result.error.code;
+    metrics.requestsTotal.inc({ event, outcome });
+    metrics.requestDurationSeconds.observe({ event }, seconds);
+    if (deps.log.isLevelEnabled("debug")) {
+      log().debug({ outcome, ms: Math.round(seconds * 1000) }, "request answered");
+    }
+    answer(result);
+    if (admitted) gate.leave();
+  }
 
   function on<E extends RequestEvent>(event: E, route: Route<E>) {
-    const listener = async (...args: unknown[]) => {
-      // The callback comes last; a callback alone (`emit(event, cb)`) is a request with an empty
-      // payload. Without a callback there is no one to answer, so nothing is done.
-      const ack = args.at(-1);
-      if (typeof ack !== "function") return;
-      const payload = args.length > 1 ? args[0] : {};
-      const answer = ack as (a: Answer) => void;
-      const started = performance.now();
-      // Unique on this node: socket ids are random, the counter is per socket. The child logger
-      // is made only when something is logged, not on every request of the hot path.
-      const bindings = { req: `${socket.id}.${++requests}`, event, user: ctx.userId };
-      const log = () => deps.log.child(bindings);
-      let result: Answer;
-      const parsed = requestSchemas[event].safeParse(payload);
-      const admitted = gate.enter();
-      inFlight++;
-      try {
-        // Refused before anything is done, so a retry on another node is safe.
-        if (!admitted) throw unavailable("this node is shutting down; retry");
-        if (inFlight > limits.maxInFlight) throw rateLimited(IN_FLIGHT_RETRY_MS);
-        // Every valid request is under the size limit, so only a refused one needs measuring.
-        if (!parsed.success) throw invalid(payload, parsed.error.issues);
-        await limits.request(event, ctx.userId);
-        result = { ok: true, ...(await route(ctx, parsed.data as ValidRequest<E>)) };
-      } catch (err) {
-        result = toFailure(err, log());
-      }
-      inFlight--;
-      const seconds = (performance.now() - started) / 1000;
-      const outcome = result.ok ? "ok" : result.error.code;
-      metrics.requestsTotal.inc({ event, outcome });
-      metrics.requestDurationSeconds.observe({ event }, seconds);
-      if (deps.log.isLevelEnabled("debug")) {
-        log().debug({ outcome, ms: Math.round(seconds * 1000) }, "request answered");
-      }
-      answer(result);
-      if (admitted) gate.leave();
-    };
-    // Payloads arrive as unknown whatever the event map promises; the schema decides what they are.
-    (socket.on as (ev: string, fn: (payload: unknown, ack: unknown) => void) => void).call(
-      socket,
+    listeners.push([
       event,
-      listener,
-    );
+      function (this: GatewaySocket, ...args: unknown[]) {
+        void handle(this, event, route, args);
+      },
+    ]);
   }
 
   const { messages, changes, conversations, members, sync, presence } = services;
@@ -154,6 +168,20 @@ export function registerRequestHandlers(
   on("conversation:rename", (c, req) => members.rename(c.userId, req, c.socketId));
   on("conversation:leave", (c, req) => members.leave(c.userId, req));
   on("sync", (c, req) => sync.sync(c.userId, req));
-  on("auth:refresh", async (_c, req) => deps.session.refresh(req.token));
+  on("auth:refresh", async (c, req) => c.session.refresh(req.token));
   on("presence:subscribe", (c, req) => presence.subscribe(c.userId, c.socketId, req));
+
+  return (socket, session) => {
+    states.set(socket, {
+      ctx: { userId: socket.data.userId, socketId: socket.id, session },
+      requests: 0,
+      inFlight: 0,
+    });
+    // Payloads arrive as unknown whatever the event map promises; the schema decides what they are.
+    const add = socket.on as (
+      ev: string,
+      fn: (this: GatewaySocket, ...args: unknown[]) => void,
+    ) => void;
+    for (const [event, listener] of listeners) add.call(socket, event, listener);
+  };
 }
