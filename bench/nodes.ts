@@ -29,7 +29,11 @@ const ENTRY: Record<NodeKind, string> = {
 };
 
 /** The gateway as `npm start` runs it, built by `npm run build`. */
-const COMPILED_GATEWAY = "dist/gateway/main.js";
+/** The same entries as tsc builds them (`npm run build`, `npm run build:bench`). */
+const COMPILED: Record<NodeKind, string> = {
+  gateway: "dist/gateway/main.js",
+  bare: "dist/bench-build/bench/bare-server.js",
+};
 
 /** A port that was free a moment ago; the node binds it right after. */
 async function freePort(): Promise<number> {
@@ -69,11 +73,10 @@ export async function startNodes(
   await mkdir(RESULTS_DIR, { recursive: true });
   // tsx compiles with esbuild's keepNames: every function expression gets a `name` property
   // defined on it, which costs each closure a property dictionary that tsc's output does not.
-  const compiled = opts.compiled && kind === "gateway";
-  if (compiled && !existsSync(path.join(ROOT, COMPILED_GATEWAY))) {
-    throw new Error(`${COMPILED_GATEWAY} is missing: run npm run build first`);
+  if (opts.compiled && !existsSync(path.join(ROOT, COMPILED[kind]))) {
+    throw new Error(`${COMPILED[kind]} is missing: run npm run build && npm run build:bench first`);
   }
-  const entry = compiled ? [COMPILED_GATEWAY] : ["--import", "tsx", ENTRY[kind]];
+  const entry = opts.compiled ? [COMPILED[kind]] : ["--import", "tsx", ENTRY[kind]];
   const nodes = await Promise.all(
     Array.from({ length: count }, async (_, i) => {
       const id = `bench-${kind}-${i}`;

@@ -77,8 +77,8 @@ export const USAGE = `usage: npm run bench:load -- [flags]
   --source-addresses N    connect from 127.0.0.1 .. 127.0.0.N in turn, when one address runs
                           out of ephemeral ports; 1: the kernel picks (${DEFAULTS.sourceAddresses})
   --grace S               seconds to wait for the last deliveries (${DEFAULTS.graceS})
-  --compiled              gateway nodes run dist/gateway/main.js, as npm start does (npm run
-                          build first) instead of the sources through tsx
+  --compiled              nodes run tsc's output, as npm start does (npm run build && npm run
+                          build:bench first), instead of the sources through tsx
   --collect-garbage       also sample the nodes' memory after a full garbage collection
                           (nodes run with a loopback --inspect for it)
   --idle S                seconds of idle node CPU to measure before sending (${DEFAULTS.idleS})
