@@ -26,7 +26,9 @@
 #   CASSANDRA_LOCAL_PORT      CQL port (default 9042)
 #   CASSANDRA_STORAGE_PORT    internode port (default 7010, not 7000, to avoid clashes)
 #   CASSANDRA_JMX_PORT        enable JMX on 127.0.0.1:<port> (default: JMX off)
-#   CASSANDRA_HEAP            heap size (default 1G), CASSANDRA_YOUNG young gen (default 256M)
+#   CASSANDRA_HEAP            heap size (default 1G), CASSANDRA_YOUNG young gen (default 256M;
+#                             "auto" lets G1 size it to meet the pause goal)
+#   CASSANDRA_GC_PAUSE_MS     G1's pause goal, MaxGCPauseMillis (default 300, Cassandra's own)
 #   CASSANDRA_START_TIMEOUT   seconds to wait for CQL (default 180)
 #   CASSANDRA_JAVA            java binary (default: Java 17 if installed, else java on PATH)
 #   CASSANDRA_MLOCK           set to keep Cassandra's mlockall (pins the heap; default: off)
@@ -257,9 +259,12 @@ EOF
 # conf/jvm17-server.options, sized for a small shared machine.
 jvm_opts() {
   local jamm
-  JVM_OPTS=(
-    "-Xms$HEAP" "-Xmx$HEAP" "-Xmn$YOUNG" -Xss256k
-    -XX:+UseG1GC -XX:+ParallelRefProcEnabled -XX:MaxTenuringThreshold=1 -XX:MaxGCPauseMillis=300
+  JVM_OPTS=()
+  if [[ "$YOUNG" != auto ]]; then JVM_OPTS+=("-Xmn$YOUNG"); fi
+  JVM_OPTS+=(
+    "-Xms$HEAP" "-Xmx$HEAP" -Xss256k
+    -XX:+UseG1GC -XX:+ParallelRefProcEnabled -XX:MaxTenuringThreshold=1
+    "-XX:MaxGCPauseMillis=${CASSANDRA_GC_PAUSE_MS:-300}"
     -XX:+UseThreadPriorities -XX:+UseTLAB -XX:+ResizeTLAB -XX:+PerfDisableSharedMem
     -XX:+ExitOnOutOfMemoryError "-XX:ErrorFile=$LOGS/hs_err_%p.log"
     # Pauses of the local node stall every request; docs/performance.md cites this log.
