@@ -53,7 +53,7 @@ export function createRequestBudgets(
   redis: RedisClient,
   log: Logger,
 ): RequestBudgets {
-  const limiters = new Map<BudgetKind, RateLimiterAbstract>();
+  const checks = new Map<BudgetKind, (userId: string, event: RequestEvent) => Promise<void>>();
   let synced: SyncedBudget | undefined;
   for (const [kind, { points, windowS }] of Object.entries(cfg.budgets) as [
     BudgetKind,
@@ -61,41 +61,42 @@ export function createRequestBudgets(
   ][]) {
     const keyPrefix = `chat:budget:${kind}`;
     if (kind === "send" && cfg.sendSyncMs > 0) {
-      synced = new SyncedBudget(redis, { keyPrefix, points, windowS, syncMs: cfg.sendSyncMs }, log);
+      const budget = new SyncedBudget(
+        redis,
+        { keyPrefix, points, windowS, syncMs: cfg.sendSyncMs },
+        log,
+      );
+      synced = budget;
+      checks.set(kind, async (userId) => {
+        const waitMs = budget.take(userId);
+        if (waitMs > 0) throw rateLimited(waitMs);
+      });
       continue;
     }
     const window = { points, duration: windowS, keyPrefix };
-    limiters.set(
-      kind,
-      SHARED.has(kind)
-        ? new RateLimiterRedis({
-            ...window,
-            storeClient: redis,
-            // While Redis is unreachable each node counts alone rather than refusing everything.
-            rejectIfRedisNotReady: true,
-            insuranceLimiter: new RateLimiterMemory(window),
-          })
-        : new RateLimiterMemory(window),
-    );
-  }
-  return {
-    async take(event, userId) {
-      const kind = BUDGET_OF[event];
-      if (kind === "send" && synced) {
-        const waitMs = synced.take(userId);
-        if (waitMs > 0) throw rateLimited(waitMs);
-        return;
-      }
+    const limiter: RateLimiterAbstract = SHARED.has(kind)
+      ? new RateLimiterRedis({
+          ...window,
+          storeClient: redis,
+          // While Redis is unreachable each node counts alone rather than refusing everything.
+          rejectIfRedisNotReady: true,
+          insuranceLimiter: new RateLimiterMemory(window),
+        })
+      : new RateLimiterMemory(window);
+    checks.set(kind, async (userId, event) => {
       try {
-        await limiters.get(kind)?.consume(userId);
+        await limiter.consume(userId);
       } catch (res) {
         if (res instanceof RateLimiterRes) throw rateLimited(Math.max(1, res.msBeforeNext));
         log.warn({ err: res, event }, "request budget not checked");
       }
-    },
+    });
+  }
+  return {
+    take: async (event, userId) => checks.get(BUDGET_OF[event])?.(userId, event),
     async stop() {
       synced?.stop();
-      await synced?.sync().catch(() => undefined);
+      await synced?.sync();
     },
   };
 }

@@ -46,7 +46,7 @@ export class SyncedBudget {
   /** Counts one request of `userId`: 0 if admitted, else the milliseconds until the next window. */
   take(userId: string): number {
     const now = this.now();
-    const window = Math.floor(now / this.windowMs);
+    const window = this.windowOf(now);
     let count = this.counts.get(userId);
     if (count?.window !== window) {
       count = { window, known: 0, pending: 0 };
@@ -69,23 +69,19 @@ export class SyncedBudget {
     clearInterval(this.timer);
   }
 
+  private windowOf(ms: number): number {
+    return Math.floor(ms / this.windowMs);
+  }
+
   private async syncOnce(): Promise<void> {
-    const window = Math.floor(this.now() / this.windowMs);
+    const window = this.windowOf(this.now());
     const adds: Promise<void>[] = [];
     for (const [userId, count] of this.counts) {
       if (count.window < window) this.counts.delete(userId);
       else if (count.pending > 0) adds.push(this.add(userId, count));
     }
-    const failed = (
-      await Promise.all(
-        adds.map((add) =>
-          add.then(
-            () => 0,
-            () => 1,
-          ),
-        ),
-      )
-    ).reduce((a: number, b) => a + b, 0);
+    const results = await Promise.allSettled(adds);
+    const failed = results.filter((r) => r.status === "rejected").length;
     if (failed > 0) this.log.warn({ failed }, "request budget not synced; counting on this node");
   }
 
