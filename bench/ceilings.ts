@@ -20,7 +20,8 @@ export function storageTable(s: StorageCeiling): string {
   return table(`storage ceiling: a send's storage work, ${s.inflight} messages in flight`, [
     ["messages/s", s.messagesPerSecond],
     ["Cassandra requests per message", s.requestsPerMessage],
-    ["statements per message", s.statementsPerMessage],
+    ["client CPU per message (ms)", s.cpuMsPerMessage],
+    ["Cassandra CPU per message (ms)", s.cassandraCpuMsPerMessage ?? "n/a"],
     ["load average", `${s.loadAverage.start.join(" ")} -> ${s.loadAverage.end.join(" ")}`],
   ]);
 }

@@ -40,6 +40,17 @@ for (const { rate, gateway, bare } of points) {
     [`${rate}/s (${share}) gateway ack`, percentiles(gateway.ackLatencyMs)],
     [`${rate}/s (${share}) gateway e2e`, percentiles(gateway.latencyMs)],
     [`${rate}/s (${share}) bare e2e`, percentiles(bare.latencyMs)],
+    [
+      `${rate}/s (${share}) node CPU per send`,
+      `gateway ${gateway.cpuMsPerSend.nodes} ms, bare ${bare.cpuMsPerSend.nodes} ms ` +
+        `(${round(gateway.cpuMsPerSend.nodes / Math.max(0.001, bare.cpuMsPerSend.nodes), 1)}x); ` +
+        `Cassandra ${gateway.cpuMsPerSend.cassandra ?? "n/a"} ms`,
+    ],
+    [
+      `${rate}/s (${share}) machine`,
+      `gateway phase ${gateway.machine.busyCores}, bare phase ${bare.machine.busyCores} ` +
+        `of ${gateway.machine.cores} cores busy`,
+    ],
     [`${rate}/s (${share}) gateway tail`, tailText(gateway.tail)],
     [`${rate}/s (${share}) checked`, `gateway ${checked(gateway)}; bare ${checked(bare)}`],
   );

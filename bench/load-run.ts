@@ -6,6 +6,7 @@ import { performance } from "node:perf_hooks";
 import { forkGenerators, localTarget } from "./generators.js";
 import { ensureKeyspace } from "./keyspace.js";
 import { Ledger } from "./ledger.js";
+import { watchMachineCpu } from "./machine-cpu.js";
 import { perSocket, sampleMemory, type NodeMemory } from "./memory.js";
 import { cpuSeconds, openFileLimit, startNodes, stopNodes } from "./nodes.js";
 import type { LoadOptions } from "./options.js";
@@ -48,9 +49,18 @@ export type LoadResult = {
   /**
    * CPU time per acknowledged send during the send phase: all nodes together, and the generator;
    * `nodesIdle` is what the nodes spend anyway (heartbeats, timers), measured with --idle, over
-   * the same time.
+   * the same time. `cassandra` and `redis` are the local Cassandra's and Redis' CPU over the
+   * phase per send (null where not found).
    */
-  cpuMsPerSend: { nodes: number; nodesIdle: number; generator: number };
+  cpuMsPerSend: {
+    nodes: number;
+    nodesIdle: number;
+    generator: number;
+    cassandra: number | null;
+    redis: number | null;
+  };
+  /** How many of the machine's cores were busy in the send phase, on average, and of how many. */
+  machine: { busyCores: number; cores: number };
   memory: NodeMemory[];
   /** The same after a full garbage collection in each node (--collect-garbage), else null. */
   memoryAfterGc: NodeMemory[] | null;
@@ -185,7 +195,9 @@ export async function runLoad(
     const generatorsBefore = await Promise.all(generatorPids.map(cpuSeconds));
     const ackedBefore = ledger.acked;
     const endTail = await watchTail(nodes);
+    const endMachine = await watchMachineCpu();
     const window = await sendPhase(users, conversations, ledger, opts);
+    const machine = await endMachine();
     const tail = await endTail();
     const cpuAfter = await Promise.all(nodes.map((n) => cpuSeconds(n.pid)));
     const generatorCpu = process.cpuUsage(generatorBefore);
@@ -196,6 +208,7 @@ export async function runLoad(
     );
     const ackedInPhase = Math.max(1, ledger.acked - ackedBefore);
     const nodesCpu = cpuAfter.reduce((sum, c, i) => sum + c - (cpuBefore[i] ?? 0), 0);
+    const perSend = (s: number | null) => (s === null ? null : round((s * 1000) / ackedInPhase, 3));
     const idleCpuS = (idleCpuPerS * (performance.now() - sendStart)) / 1000;
 
     phase = "drain";
@@ -237,6 +250,12 @@ export async function runLoad(
           ((generatorCpu.user + generatorCpu.system) / 1000 + generatorsCpuS * 1000) / ackedInPhase,
           3,
         ),
+        cassandra: perSend(machine.cassandraS),
+        redis: perSend(machine.redisS),
+      },
+      machine: {
+        busyCores: round((machine.busyS / Math.max(0.01, machine.totalS)) * os.cpus().length, 2),
+        cores: os.cpus().length,
       },
       memory,
       memoryAfterGc,

@@ -71,8 +71,10 @@ export function loadTable(r: LoadResult): string {
       ["ack latency (stored), after the ramp", percentiles(r.ackLatencyMs)],
       [
         "CPU per acked send",
-        `${r.cpuMsPerSend.nodes} ms in the nodes, ${r.cpuMsPerSend.generator} ms in the generator`,
+        `${r.cpuMsPerSend.nodes} ms in the nodes, ${r.cpuMsPerSend.generator} ms in the generator, ` +
+          `${r.cpuMsPerSend.cassandra ?? "n/a"} ms in Cassandra, ${r.cpuMsPerSend.redis ?? "n/a"} ms in Redis`,
       ],
+      ["machine CPU (send phase)", `${r.machine.busyCores} of ${r.machine.cores} cores busy`],
       [
         "lost / duplicated / unexpected",
         `${r.sends.lost} / ${r.sends.duplicated} / ${r.sends.unexpected}`,

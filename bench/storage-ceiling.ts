@@ -15,14 +15,23 @@ import { MessageRepository } from "../gateway/storage/message-repository.js";
 import { MessageStore } from "../gateway/storage/message-store.js";
 import type { StoredMessage } from "../gateway/storage/records.js";
 import { openBenchDb } from "./keyspace.js";
+import { watchMachineCpu } from "./machine-cpu.js";
 import { round } from "./stats.js";
 
 export type StorageCeiling = {
   messagesPerSecond: number;
-  /** Cassandra requests per message: the claim's read and write, the append's batch, the mark. */
+  /**
+   * Cassandra requests per message, each one statement: the claim's read and write, the message
+   * row with its bucket index and inbox rows, the preview, the commit mark.
+   */
   requestsPerMessage: number;
-  /** Statements per message, the batch's counted one by one. */
-  statementsPerMessage: number;
+  /**
+   * This process's CPU per message (user + system): what a send's storage work costs a gateway
+   * node in the driver and the gateway's storage code, without sockets or fan-out.
+   */
+  cpuMsPerMessage: number;
+  /** The local Cassandra's CPU per message (null where its pid file is not found). */
+  cassandraCpuMsPerMessage: number | null;
   inflight: number;
   durationS: number;
   loadAverage: { start: number[]; end: number[] };
@@ -56,7 +65,7 @@ export async function storageCeiling(opts: {
   }));
   const written = new Set<string>();
   let count = 0;
-  let statements = 0;
+  let requests = 0;
 
   const oneMessage = async () => {
     const c = pool[count % CONVERSATIONS]!;
@@ -92,7 +101,7 @@ export async function storageCeiling(opts: {
     await store.append({ message: m, bucket, indexBucket, inbox });
     await idempotency.commit(m);
     written.add(bucketKey).add(slotKey);
-    statements += 2 + 2 + 1 + (indexBucket ? 1 : 0) + (inbox?.userIds.length ?? 0);
+    requests += 2 + 2 + 1 + (indexBucket ? 1 : 0) + (inbox?.userIds.length ?? 0);
     count++;
   };
 
@@ -110,14 +119,20 @@ export async function storageCeiling(opts: {
     // has just started is not measured below what it takes once warm.
     await runFor(WARM_UP_MS);
     count = 0;
-    statements = 0;
+    requests = 0;
     const start = performance.now();
+    const cpuBefore = process.cpuUsage();
+    const endMachine = await watchMachineCpu();
     await runFor(opts.durationS * 1000);
+    const { cassandraS } = await endMachine();
+    const cpu = process.cpuUsage(cpuBefore);
     const seconds = (performance.now() - start) / 1000;
     return {
       messagesPerSecond: round(count / seconds, 0),
-      requestsPerMessage: 4,
-      statementsPerMessage: round(statements / Math.max(1, count), 2),
+      requestsPerMessage: round(requests / Math.max(1, count), 2),
+      cpuMsPerMessage: round((cpu.user + cpu.system) / 1000 / Math.max(1, count), 3),
+      cassandraCpuMsPerMessage:
+        cassandraS === null ? null : round((cassandraS * 1000) / Math.max(1, count), 3),
       inflight: opts.inflight,
       durationS: opts.durationS,
       loadAverage: { start: loadStart, end: os.loadavg().map((x) => round(x)) },
