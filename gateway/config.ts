@@ -73,6 +73,7 @@ const envSchema = z
     CASSANDRA_USERNAME: z.string().optional(),
     CASSANDRA_PASSWORD: z.string().optional(),
     CASSANDRA_CONNECT_TIMEOUT_S: int(1, 600).default(60),
+    CASSANDRA_COALESCE_MS: int(0, 20).default(1),
     MIGRATE_ON_START: bool.default(true),
     REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
     REDIS_CLUSTER_NODES: z
@@ -179,6 +180,8 @@ export type Config = {
     username?: string;
     password?: string;
     connectTimeoutS: number;
+    /** How long a node holds Cassandra requests so that those issued meanwhile go out together. */
+    coalesceMs: number;
     migrateOnStart: boolean;
   };
   redis: {
@@ -258,6 +261,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       username: e.CASSANDRA_USERNAME,
       password: e.CASSANDRA_PASSWORD,
       connectTimeoutS: e.CASSANDRA_CONNECT_TIMEOUT_S,
+      coalesceMs: e.CASSANDRA_COALESCE_MS,
       migrateOnStart: e.MIGRATE_ON_START,
     },
     redis: {

@@ -6,6 +6,7 @@ import type { Config } from "../config.js";
 import { sleep } from "../../shared/sleep.js";
 import { GatewayError, StartupError, unavailable } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { RequestWindow } from "./request-window.js";
 
 export type Row = cassandra.types.Row;
 export type Params = unknown[];
@@ -54,17 +55,22 @@ const CONSISTENCIES: Record<Consistency, number> = {
 
 export class Db {
   private readonly consistency: number;
+  private readonly window: RequestWindow | null;
 
   constructor(
     readonly client: cassandra.Client,
     consistency: Consistency,
     /** Told every request's duration in seconds, failed ones included. */
     private readonly observe: (seconds: number) => void = () => undefined,
+    /** How long requests wait to go out together; 0: each at once. */
+    coalesceMs = 0,
   ) {
     this.consistency = CONSISTENCIES[consistency];
+    this.window = coalesceMs > 0 ? new RequestWindow(coalesceMs) : null;
   }
 
   async execute(query: string, params: Params = [], options: cassandra.QueryOptions = {}) {
+    if (this.window) await this.window.wait();
     const started = performance.now();
     try {
       return await this.client.execute(query, params, {
@@ -165,7 +171,7 @@ export async function connectCassandra(
     try {
       await client.connect();
       log.info({ contactPoints: cfg.contactPoints, attempt }, "cassandra connected");
-      return new Db(client, cfg.consistency, observe);
+      return new Db(client, cfg.consistency, observe, cfg.coalesceMs);
     } catch (err) {
       await client.shutdown().catch(() => undefined);
       if (Date.now() + 1000 > deadline) {
