@@ -8,7 +8,15 @@ import path from "node:path";
 import { runLoad, type LoadResult } from "./load-run.js";
 import { RESULTS_DIR, ROOT } from "./nodes.js";
 import { parseLoadOptions } from "./options.js";
-import { endProgress, percentiles, printProgress, table, writeJson } from "./report.js";
+import {
+  checked,
+  cpuTimes,
+  endProgress,
+  percentiles,
+  printProgress,
+  table,
+  writeJson,
+} from "./report.js";
 import { round } from "./stats.js";
 import { chart, panel } from "./svg.js";
 import { tailText } from "./tail-causes.js";
@@ -29,8 +37,6 @@ const points: { rate: number; gateway: LoadResult; bare: LoadResult }[] = [];
 for (const rate of rates)
   points.push({ rate, gateway: await run("gateway", rate), bare: await run("bare", rate) });
 
-const checked = (r: LoadResult) =>
-  `lost ${r.sends.lost}, duplicated ${r.sends.duplicated}, errors ${Object.values(r.errors).reduce((a, b) => a + b, 0)}`;
 const rows: [string, string][] = [
   ["gateway maximum", `${max.sends.ackedPerSecond} acked sends/s (${checked(max)})`],
 ];
@@ -43,7 +49,7 @@ for (const { rate, gateway, bare } of points) {
     [
       `${rate}/s (${share}) node CPU per send`,
       `gateway ${gateway.cpuMsPerSend.nodes} ms, bare ${bare.cpuMsPerSend.nodes} ms ` +
-        `(${round(gateway.cpuMsPerSend.nodes / Math.max(0.001, bare.cpuMsPerSend.nodes), 1)}x); ` +
+        `(${cpuTimes(gateway, bare)}); ` +
         `Cassandra ${gateway.cpuMsPerSend.cassandra ?? "n/a"} ms`,
     ],
     [

@@ -6,7 +6,16 @@
 import { measureCeilings, storageTable } from "./ceilings.js";
 import { runLoad, type LoadResult } from "./load-run.js";
 import { parseLoadOptions } from "./options.js";
-import { endProgress, loadTable, percentiles, printProgress, table, writeJson } from "./report.js";
+import {
+  checked,
+  cpuTimes,
+  endProgress,
+  loadTable,
+  percentiles,
+  printProgress,
+  table,
+  writeJson,
+} from "./report.js";
 import { round } from "./stats.js";
 
 const opts = parseLoadOptions(process.argv.slice(2));
@@ -27,11 +36,8 @@ const storage = ceilings.storage.messagesPerSecond;
 const fanOut = ceilings.fanOut.sends.ackedPerSecond;
 const gateway = max.sends.ackedPerSecond;
 const ratio = (x: number) => `${round((100 * gateway) / Math.max(1, x), 1)} %`;
-const checked = (r: LoadResult) =>
-  `lost ${r.sends.lost}, duplicated ${r.sends.duplicated}, errors ${Object.values(r.errors).reduce((a, b) => a + b, 0)}`;
 const cpu = (r: LoadResult) => r.cpuMsPerSend.nodes;
-const cpuRatio = (bare: LoadResult) =>
-  `${cpu(max)} / ${cpu(bare)} ms = ${round(cpu(max) / Math.max(0.001, cpu(bare)), 1)}x`;
+const cpuRatio = (bare: LoadResult) => `${cpu(max)} / ${cpu(bare)} ms = ${cpuTimes(max, bare)}`;
 const perSocket = max.memory.map((m) => `${m.rssPerSocketKiB}`).join(" / ");
 
 console.log(storageTable(ceilings.storage));

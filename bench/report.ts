@@ -5,7 +5,7 @@ import path from "node:path";
 import type { LoadResult, Progress } from "./load-run.js";
 import type { NodeMemory } from "./memory.js";
 import { RESULTS_DIR } from "./nodes.js";
-import type { Percentiles } from "./stats.js";
+import { round, type Percentiles } from "./stats.js";
 import { tailText } from "./tail-causes.js";
 
 export function printProgress(p: Progress) {
@@ -44,6 +44,14 @@ const memoryRows = (label: string, memory: NodeMemory[]) =>
       (m.heapPerSocketKiB === null ? "" : ` / ${m.heapPerSocketKiB} KiB heap`) +
       " per socket",
   ]);
+
+/** What a run's deliveries were checked to be: lost, duplicated, errors of all kinds. */
+export const checked = (r: LoadResult) =>
+  `lost ${r.sends.lost}, duplicated ${r.sends.duplicated}, errors ${Object.values(r.errors).reduce((a, b) => a + b, 0)}`;
+
+/** How many times the bare server's node CPU per send the gateway's is, e.g. "2.1x". */
+export const cpuTimes = (gateway: LoadResult, bare: LoadResult) =>
+  `${round(gateway.cpuMsPerSend.nodes / Math.max(0.001, bare.cpuMsPerSend.nodes), 1)}x`;
 
 export function loadTable(r: LoadResult): string {
   const o = r.options;

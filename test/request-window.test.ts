@@ -5,9 +5,8 @@ import { performance } from "node:perf_hooks";
 import { createLogger } from "../gateway/logger.js";
 import { connectCassandra, type Db } from "../gateway/storage/cassandra.js";
 import { RequestWindow } from "../gateway/storage/request-window.js";
+import { sleep } from "../shared/sleep.js";
 import { testConfig } from "./support/cluster.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("request window", () => {
   it("gives every wait within an open window the same release, and opens a new one after", async () => {
